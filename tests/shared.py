@@ -13,7 +13,7 @@ def fixture_path(*parts: str) -> Path:
     path = FIXTURES.joinpath(*parts)
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} is missing: the tests read real captures from ../shared/fixtures beside the repo"
+            f"{path} is missing: the tests read real captures from ../shared/fixtures"
         )
     return path
 

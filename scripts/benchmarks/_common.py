@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: comparison libraries installed only for benchmarking, timing."""
+"""Shared helpers for the benchmarks: comparison libraries (benchmark-only installs), timing."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if str(REPO) not in sys.path:
 
 
 def comparison_library(requirement: str, module: str) -> ModuleType | None:
-    """Install `requirement` (a PyPI spec) under .cache/bench-libs, never into .venv, and import `module`.
+    """Install `requirement` (a PyPI spec) under .cache/bench-libs (never .venv); import `module`.
 
     The folder is appended to sys.path, so the project's own pinned packages still win.
     Returns None (and says why on stderr) when the library cannot be installed or imported,
@@ -35,7 +35,10 @@ def comparison_library(requirement: str, module: str) -> ModuleType | None:
         result = subprocess.run([*cmd, requirement], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             shutil.rmtree(target, ignore_errors=True)
-            print(f"bench: could not install {requirement}: {result.stderr.strip()[-300:]}", file=sys.stderr)
+            print(
+                f"bench: could not install {requirement}: {result.stderr.strip()[-300:]}",
+                file=sys.stderr,
+            )
             return None
     if str(target) not in sys.path:
         sys.path.append(str(target))
@@ -47,7 +50,7 @@ def comparison_library(requirement: str, module: str) -> ModuleType | None:
 
 
 def best_time(func: Callable[[], object], repeat: int = 5, min_seconds: float = 0.2) -> float:
-    """Best wall time in seconds of one call of `func` over `repeat` rounds (each round >= min_seconds)."""
+    """Best wall time (s) of one call of `func` over `repeat` rounds, each >= min_seconds long."""
     best = float("inf")
     for _ in range(repeat):
         calls = 0

@@ -1,0 +1,170 @@
+"""Serial transport over serialx (Home Assistant's own serial library): asyncio I/O only.
+
+`SerialConnection` opens a port (19200 8N1 for VE.Direct, 9600 8N1 for JBD UART), hands every
+chunk of bytes to a callback on the event loop, and when the port vanishes or errors it closes,
+waits with exponential backoff (1 s doubling to 30 s) and opens it again: a cable pulled and
+plugged back resumes without restarting Home Assistant. Opening happens in serialx's executor,
+reads use the loop's reader callbacks: nothing blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+import logging
+from typing import Any
+
+import serialx
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKOFF_START = 1.0
+BACKOFF_MAX = 30.0
+
+
+class SerialPortError(Exception):
+    """Base of the errors raised when a serial port cannot be opened."""
+
+
+class SerialPortNotFound(SerialPortError):
+    """The port path does not exist (cable unplugged, wrong path)."""
+
+
+class SerialPortPermissionDenied(SerialPortError):
+    """The port exists but Home Assistant may not open it (dialout group, container mapping)."""
+
+
+async def async_open_serial(
+    path: str, baudrate: int, protocol_factory: Callable[[], asyncio.Protocol]
+) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+    """Open `path` at `baudrate` 8N1 with `protocol_factory`; map OS errors to ours.
+
+    Raises SerialPortNotFound, SerialPortPermissionDenied, or SerialPortError for any other
+    failure (busy, not a tty, I/O error).
+    """
+    try:
+        return await serialx.create_serial_connection(
+            asyncio.get_running_loop(), protocol_factory, path, baudrate=baudrate
+        )
+    except FileNotFoundError as err:
+        raise SerialPortNotFound(str(err)) from err
+    except PermissionError as err:
+        raise SerialPortPermissionDenied(str(err)) from err
+    except (OSError, serialx.SerialException, ValueError) as err:
+        raise SerialPortError(str(err)) from err
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, on_data: Callable[[bytes], None]) -> None:
+        self._on_data = on_data
+        self.lost: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self._on_data(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
+
+
+class SerialConnection:
+    """A serial port kept open: reconnects with backoff until `async_stop`.
+
+    `on_data(chunk)` runs on the event loop for every chunk read; `on_state(connected, error)`
+    runs when the port opens or closes (error is the reason, or None on a clean stop).
+    Counters: `.connects`, `.disconnects`, `.bytes_received`.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        baudrate: int,
+        on_data: Callable[[bytes], None],
+        on_state: Callable[[bool, Exception | None], None] | None = None,
+    ) -> None:
+        """Prepare the connection; nothing is opened before `async_start`."""
+        self.path = path
+        self.baudrate = baudrate
+        self._on_data = on_data
+        self._on_state = on_state or (lambda _connected, _error: None)
+        self._task: asyncio.Task[None] | None = None
+        self._transport: asyncio.BaseTransport | None = None
+        self.connected = False
+        self.connects = 0
+        self.disconnects = 0
+        self.bytes_received = 0
+        self.last_error: str | None = None
+        self._first: tuple[asyncio.BaseTransport, asyncio.Protocol] | None = None
+
+    def _data(self, data: bytes) -> None:
+        self.bytes_received += len(data)
+        self._on_data(data)
+
+    async def async_connect_first(self) -> None:
+        """Open the port once now, so setup can fail fast (raises SerialPortError subclasses)."""
+        self._first = await async_open_serial(
+            self.path, self.baudrate, lambda: _Protocol(self._data)
+        )
+
+    def async_start(self, create_task: Callable[[Any], asyncio.Task[None]] | None = None) -> None:
+        """Start the connect/read/reconnect loop as a background task."""
+        coro = self._run()
+        self._task = create_task(coro) if create_task else asyncio.create_task(coro)
+
+    async def async_stop(self) -> None:
+        """Close the port and end the loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._close()
+        if self._first is not None:
+            self._first[0].close()
+            self._first = None
+
+    def _close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_START
+        logged = False
+        while True:
+            try:
+                if self._first is not None:
+                    (transport, protocol), self._first = self._first, None
+                else:
+                    transport, protocol = await async_open_serial(
+                        self.path, self.baudrate, lambda: _Protocol(self._data)
+                    )
+            except SerialPortError as err:
+                self.last_error = f"{type(err).__name__}: {err}"
+                if not logged:
+                    _LOGGER.warning("Cannot open %s (%s); retrying with backoff", self.path, err)
+                    logged = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            assert isinstance(protocol, _Protocol)
+            self._transport = transport
+            self.connected = True
+            self.connects += 1
+            if logged:
+                _LOGGER.info("Serial port %s is open again", self.path)
+            logged = False
+            backoff = BACKOFF_START
+            self._on_state(True, None)
+            try:
+                error = await protocol.lost
+            finally:
+                self.connected = False
+                self._close()
+            self.disconnects += 1
+            self.last_error = repr(error) if error else "closed"
+            _LOGGER.warning("Serial port %s lost (%s); reconnecting", self.path, self.last_error)
+            logged = True
+            self._on_state(False, error or ConnectionError("port closed"))
+            await asyncio.sleep(backoff)

@@ -1,0 +1,191 @@
+"""VE.Direct through Home Assistant: event-loop cost per record, and recorder rows per hour.
+
+(b) µs of event-loop time per record, bytes in → entity states written: the real source, parser,
+    coordinator, entities and state machine of an in-process Home Assistant, fed the BMV-702
+    capture's records directly (no pty, so only our own work is timed), with update interval 0
+    (every entity written on every change: the worst case) and with the default 5 s.
+(c) Recorder rows per hour for the BMV-702 replay at its real pace (one record a second on a
+    real pty), default options vs update interval 0, both entries live in the same Home Assistant
+    with the real recorder on SQLite; measured over --seconds (default 60) and scaled to an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+import sys
+import tempfile
+import time
+from typing import Any
+
+from scripts.benchmarks._common import FIXTURES, REPO, table
+
+sys.path.insert(0, str(REPO))
+
+BMV = FIXTURES / "vedirect" / "karioja_bvm702.dump"
+
+
+async def _hass(config_dir: Path) -> Any:
+    from homeassistant import loader
+    from pytest_homeassistant_custom_component.common import async_test_home_assistant
+
+    context = async_test_home_assistant(config_dir=str(config_dir))
+    hass = await context.__aenter__()
+    hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # allow custom integrations
+    return context, hass
+
+
+async def _entry(hass: Any, path: str, unique_id: str, interval: int) -> Any:
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    entry = MockConfigEntry(
+        domain="victron_venus",
+        title=f"BMV-702 {unique_id}",
+        unique_id=unique_id,
+        data={"entry_type": "vedirect", "serial_port": path, "model": "BMV-702", "labels": []},
+        options={"update_interval": interval},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def loop_cost(config_dir: Path) -> list[list[object]]:
+    """(b): µs per record through the whole Home Assistant path."""
+    from tests.fakes.vedirect_device import PtyDevice, split_records
+
+    records = split_records(BMV.read_bytes())
+    context, hass = await _hass(config_dir)
+    rows: list[list[object]] = []
+    try:
+        for interval in (0, 5):
+            device = PtyDevice(config_dir / f"tty{interval}")
+            entry = await _entry(hass, str(device.link), f"bench{interval}", interval)
+            source = entry.runtime_data
+            for record in records[:20]:  # warm up: entities are created on the first records
+                source._on_data(record)
+            await hass.async_block_till_done()
+            writes = 0
+
+            def count(_event: Any) -> None:
+                nonlocal writes
+                writes += 1
+
+            unsub = hass.bus.async_listen("state_changed", count)
+            rounds, start = 0, time.perf_counter()
+            while time.perf_counter() - start < 2.0:
+                for record in records:
+                    source._on_data(record)
+                rounds += 1
+            elapsed = time.perf_counter() - start
+            await hass.async_block_till_done()
+            unsub()
+            n = rounds * len(records)
+            rows.append(
+                [
+                    f"update interval {interval} s",
+                    f"{elapsed / n * 1e6:.1f}",
+                    f"{writes / n:.2f}",
+                    f"{len(hass.states.async_entity_ids('sensor'))}",
+                ]
+            )
+            await hass.config_entries.async_unload(entry.entry_id)
+            device.unplug()
+    finally:
+        await context.__aexit__(None, None, None)
+    return rows
+
+
+async def recorder_rows(config_dir: Path, seconds: float) -> list[list[object]]:
+    """(c): states rows per hour written by the real recorder, default vs every change."""
+    from homeassistant.components.recorder import get_instance
+    from homeassistant.setup import async_setup_component
+    from sqlalchemy import text
+
+    from tests.fakes.vedirect_device import PtyDevice, VEDirectReplay
+
+    context, hass = await _hass(config_dir)
+    db = config_dir / "bench.db"
+    tasks: list[asyncio.Task[None]] = []
+    devices: list[PtyDevice] = []
+    try:
+        assert await async_setup_component(
+            hass, "recorder", {"recorder": {"db_url": f"sqlite:///{db}", "commit_interval": 1}}
+        )
+        await hass.async_block_till_done()
+        entries = {}
+        for interval in (5, 0):
+            device = PtyDevice(config_dir / f"ttyrec{interval}")
+            devices.append(device)
+            replay = VEDirectReplay(device, BMV.read_bytes(), interval=1.0)
+            tasks.append(asyncio.create_task(replay.run()))
+            entries[interval] = await _entry(hass, str(device.link), f"rec{interval}", interval)
+        await asyncio.sleep(3)  # entities created, first writes done
+        instance = get_instance(hass)
+        await instance.async_block_till_done()
+
+        from homeassistant.helpers import entity_registry as er
+
+        registry = er.async_get(hass)
+        entity_ids = {
+            interval: [
+                e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+            ]
+            for interval, entry in entries.items()
+        }
+
+        def counts() -> dict[int, int]:
+            with instance.engine.connect() as conn:  # type: ignore[union-attr]
+                result = {}
+                for interval, ids in entity_ids.items():
+                    marks = ", ".join(f":e{i}" for i in range(len(ids)))
+                    result[interval] = conn.execute(
+                        text(
+                            "SELECT count(*) FROM states JOIN states_meta USING (metadata_id) "
+                            f"WHERE states_meta.entity_id IN ({marks})"
+                        ),
+                        {f"e{i}": entity_id for i, entity_id in enumerate(ids)},
+                    ).scalar_one()
+                return result
+
+        before = await instance.async_add_executor_job(counts)
+        await asyncio.sleep(seconds)
+        await instance.async_block_till_done()
+        after = await instance.async_add_executor_job(counts)
+        per_hour = {k: (after[k] - before[k]) * 3600 / seconds for k in entries}
+        return [
+            ["default (5 s)", f"{per_hour[5]:,.0f}", ""],
+            ["every change (0 s)", f"{per_hour[0]:,.0f}", ""],
+            ["ratio", f"{per_hour[0] / max(per_hour[5], 1):.1f}x fewer", ""],
+        ]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for device in devices:
+            device.unplug()
+        await context.__aexit__(None, None, None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print both tables."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_dir = Path(tmp)
+        (config_dir / "custom_components").mkdir()
+        cost = asyncio.run(loop_cost(config_dir))
+        print("\n(b) Home Assistant event-loop cost per VE.Direct record (BMV-702 capture)\n")
+        print(table(["entities written", "µs per record", "state writes per record",
+                     "sensors"], cost))  # fmt: skip
+        rows = asyncio.run(recorder_rows(config_dir, args.seconds))
+        print(f"\n(c) Recorder rows per hour, BMV-702 replay at 1 record/s ({args.seconds:.0f} s"
+              " measured)\n")  # fmt: skip
+        print(table(["update interval", "states rows per hour", ""], rows))
+
+
+if __name__ == "__main__":
+    main()

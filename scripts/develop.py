@@ -1,0 +1,373 @@
+"""A live Home Assistant with this integration, fed by real captures (run through scripts/develop).
+
+- Home Assistant runs from .dev/config (git-ignored) on http://localhost:8123, with the frontend.
+- Onboarding is completed through Home Assistant's own onboarding API; the user is
+  `demo` / `victron` (the README says so).
+- Every VE.Direct capture in ../shared/fixtures/vedirect is served on its own pseudo-terminal
+  (.dev/tty/<name>), one record a second, looping; each is added through the integration's real
+  config flow over the HTTP API (never YAML).
+- Ctrl-C stops Home Assistant and the replays.
+
+`--check` does the same headless in a throw-away config folder on a free port, waits until every
+configured device's entities have live states, prints them as a table and exits 0 (1 on timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fakes.vedirect_device import PtyDevice, VEDirectReplay  # noqa: E402
+
+FIXTURES = REPO.parent / "shared" / "fixtures"
+DOMAIN = "victron_venus"
+USER = {"name": "Demo", "username": "demo", "password": "victron"}
+
+#: (pty name, capture file) for every VE.Direct capture
+VEDIRECT_CAPTURES = (
+    ("bmv702", "karioja_bvm702.dump"),
+    ("bmv712", "dbr_vedirect-rs_bmv712_partial_stream.bin"),
+    ("smartsolar_100_20", "karioja_smartsolar_1.39.dump"),
+    ("smartsolar_150_70", "kindr007_fake_smartsolar_150_70_rev3_0xA06C_split_blocks_hex.bin"),
+    ("bluesolar_75_15", "karioja_bluesolar_1.23.dump"),
+    ("phoenix_12_1200", "rexlinz_phoenix_12_1200_0xA2F1_garbage_then_block.bin"),
+)
+
+CONFIGURATION_YAML = """\
+homeassistant:
+  name: Victron Venus demo
+  unit_system: metric
+  time_zone: UTC
+  currency: EUR
+  country: FI
+  latitude: 60.15
+  longitude: 24.95
+  elevation: 0
+http:
+  server_host: {host}
+  server_port: {port}
+frontend:
+config:
+history:
+logbook:
+energy:
+recorder:
+  purge_keep_days: 3
+system_health:
+logger:
+  default: warning
+  logs:
+    custom_components.victron_venus: info
+"""
+
+
+def log(message: str) -> None:
+    """Print a progress line of the driver."""
+    print(f"develop: {message}", flush=True)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Demo:
+    """What the demo runs: where, on which port, with which devices."""
+
+    config_dir: Path
+    port: int
+    host: str
+    check: bool
+
+    @property
+    def base(self) -> str:
+        """Base URL of Home Assistant."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+class HomeAssistantClient:
+    """The few REST calls the demo needs: onboarding, login, config flows, templates."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        """Talk to Home Assistant at `base`."""
+        self.session = session
+        self.base = base
+        self.client_id = base + "/"
+        self.token: str | None = None
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        async with self.session.request(
+            method, self.base + path, headers=headers, **kwargs
+        ) as resp:
+            text = await resp.text()
+            if resp.status >= 400:
+                raise RuntimeError(f"{method} {path}: HTTP {resp.status}: {text[:300]}")
+            return json.loads(text) if text else None
+
+    async def wait_started(self, timeout: float, process: subprocess.Popen[bytes]) -> None:
+        """Wait until the HTTP server answers (and the process is alive)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"Home Assistant exited with code {process.returncode}")
+            with contextlib.suppress(aiohttp.ClientError, RuntimeError):
+                await self._json("GET", "/api/onboarding")
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError("Home Assistant did not start its HTTP server in time")
+
+    async def _token_from_code(self, code: str) -> None:
+        data = {"grant_type": "authorization_code", "code": code, "client_id": self.client_id}
+        result = await self._json("POST", "/auth/token", data=data)
+        self.token = result["access_token"]
+
+    async def onboard_or_login(self) -> None:
+        """Complete onboarding on a new config, else log in as the demo user."""
+        steps = {step["step"]: step["done"] for step in await self._json("GET", "/api/onboarding")}
+        if not steps.get("user"):
+            log("onboarding: creating the demo user")
+            result = await self._json(
+                "POST",
+                "/api/onboarding/users",
+                json={**USER, "client_id": self.client_id, "language": "en"},
+            )
+            await self._token_from_code(result["auth_code"])
+        else:
+            flow = await self._json(
+                "POST",
+                "/auth/login_flow",
+                json={
+                    "client_id": self.client_id,
+                    "handler": ["homeassistant", None],
+                    "redirect_uri": self.client_id,
+                },
+            )
+            result = await self._json(
+                "POST",
+                f"/auth/login_flow/{flow['flow_id']}",
+                json={
+                    "client_id": self.client_id,
+                    "username": USER["username"],
+                    "password": USER["password"],
+                },
+            )
+            await self._token_from_code(result["result"])
+        for step, path, body in (
+            ("core_config", "/api/onboarding/core_config", None),
+            ("analytics", "/api/onboarding/analytics", None),
+            (
+                "integration",
+                "/api/onboarding/integration",
+                {"client_id": self.client_id, "redirect_uri": self.client_id},
+            ),
+        ):
+            if not steps.get(step):
+                await self._json("POST", path, json=body or {})
+
+    async def wait_running(self, timeout: float) -> None:
+        """Wait until Home Assistant reports RUNNING."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            config = await self._json("GET", "/api/config")
+            if config.get("state") == "RUNNING":
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError("Home Assistant did not reach RUNNING")
+
+    async def config_flow(self, answers: list[dict[str, Any]]) -> dict[str, Any]:
+        """Run the integration's config flow with the given answers, step by step."""
+        result = await self._json(
+            "POST", "/api/config/config_entries/flow", json={"handler": DOMAIN}
+        )
+        for answer in answers:
+            if result["type"] not in ("form", "menu"):
+                break
+            result = await self._json(
+                "POST", f"/api/config/config_entries/flow/{result['flow_id']}", json=answer
+            )
+        return dict(result)
+
+    async def entity_rows(self) -> list[list[str]]:
+        """[device, entity_id, state, unit] of every entity of the integration."""
+        template = (
+            "{% set ns = namespace(rows=[]) %}"
+            f"{{% for e in integration_entities('{DOMAIN}') %}}"
+            "{% set d = device_id(e) %}"
+            "{% set ns.rows = ns.rows + [[device_attr(d, 'name_by_user') or "
+            "device_attr(d, 'name') or '', e, states(e), "
+            "state_attr(e, 'unit_of_measurement') or '']] %}"
+            "{% endfor %}{{ ns.rows | tojson }}"
+        )
+        async with self.session.post(
+            self.base + "/api/template",
+            headers={"Authorization": f"Bearer {self.token}"},
+            json={"template": template},
+        ) as resp:
+            return list(json.loads(await resp.text()))
+
+
+def write_config(demo: Demo) -> None:
+    """configuration.yaml and the custom_components link in the demo's config folder."""
+    demo.config_dir.mkdir(parents=True, exist_ok=True)
+    (demo.config_dir / "configuration.yaml").write_text(
+        CONFIGURATION_YAML.format(host=demo.host, port=demo.port)
+    )
+    components = demo.config_dir / "custom_components"
+    components.mkdir(exist_ok=True)
+    link = components / DOMAIN
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(REPO / "custom_components" / DOMAIN)
+
+
+def start_vedirect(tty_dir: Path, interval: float) -> tuple[list[PtyDevice], list[Any]]:
+    """A pty per VE.Direct capture, replaying; returns the devices and replay coroutines."""
+    tty_dir.mkdir(parents=True, exist_ok=True)
+    devices, coroutines = [], []
+    for name, filename in VEDIRECT_CAPTURES:
+        capture = FIXTURES / "vedirect" / filename
+        if not capture.exists():
+            raise FileNotFoundError(f"{capture} is missing: ../shared must sit beside the repo")
+        device = PtyDevice(tty_dir / name)
+        devices.append(device)
+        coroutines.append(VEDirectReplay(device, capture.read_bytes(), interval).run())
+    return devices, coroutines
+
+
+def print_table(rows: list[list[str]]) -> None:
+    """Entities grouped by device: entity, state, unit."""
+    width = max((len(row[1]) for row in rows), default=10)
+    device = None
+    for dev, entity, state, unit in sorted(rows):
+        if dev != device:
+            device = dev
+            print(f"\n{dev}")
+            print(f"  {'entity':<{width}}  {'state':>22}  unit")
+        print(f"  {entity:<{width}}  {state:>22}  {unit}")
+    print(flush=True)
+
+
+async def wait_live(client: HomeAssistantClient, timeout: float) -> list[list[str]]:
+    """Wait until every device has entities and none of them is unavailable."""
+    deadline = time.monotonic() + timeout
+    rows: list[list[str]] = []
+    while time.monotonic() < deadline:
+        rows = await client.entity_rows()
+        devices = {row[0] for row in rows}
+        dead = [row for row in rows if row[2] == "unavailable"]
+        if len(devices) >= len(VEDIRECT_CAPTURES) and not dead:
+            return rows
+        await asyncio.sleep(1)
+    missing = sorted({row[1] for row in rows if row[2] == "unavailable"})
+    raise TimeoutError(f"entities not live after {timeout:.0f} s: {missing[:20]}")
+
+
+async def run(demo: Demo) -> int:
+    """Start everything, set the integration up, then check or keep running."""
+    write_config(demo)
+    devices, replays = start_vedirect(demo.config_dir.parent / "tty", 1.0)
+    tasks = [asyncio.create_task(coroutine) for coroutine in replays]
+    log(f"serving {len(devices)} VE.Direct captures on ptys in {devices[0].link.parent}")
+    log_file = demo.config_dir / "home-assistant.log"
+    cmd = [str(REPO / ".venv" / "bin" / "hass"), "-c", str(demo.config_dir), "--skip-pip"]
+    cmd += ["--log-file", str(log_file)]
+    output = subprocess.DEVNULL if demo.check else None
+    process = subprocess.Popen(cmd, start_new_session=True, stdout=output, stderr=output)
+    log(f"starting Home Assistant (pid {process.pid}, log {log_file})")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = HomeAssistantClient(session, demo.base)
+            await client.wait_started(300, process)
+            await client.onboard_or_login()
+            await client.wait_running(300)
+            for device in devices:
+                result = await client.config_flow(
+                    [{"next_step_id": "vedirect"}, {"serial_port": str(device.link)}]
+                )
+                outcome = result.get("title") or result.get("reason") or result.get("errors")
+                log(f"config flow {device.link.name}: {result['type']} ({outcome})")
+            rows = await wait_live(client, 120)
+            print_table(rows)
+            if demo.check:
+                log(f"check passed: {len(rows)} live entities")
+                return 0
+            log(f"Home Assistant is at http://localhost:{demo.port}  user: demo  password: victron")
+            log("Ctrl-C stops Home Assistant and the replays")
+            waiter = asyncio.create_task(stop.wait())
+            exited = asyncio.create_task(asyncio.to_thread(process.wait))
+            await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            return 0
+    except TimeoutError as err:
+        log(f"FAILED: {err}")
+        return 1
+    finally:
+        log("stopping Home Assistant and the replays")
+        if process.poll() is None:
+            process.terminate()
+            try:
+                await asyncio.to_thread(process.wait, 60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for device in devices:
+            device.unplug()
+
+
+def main() -> int:
+    """Parse arguments and run the demo."""
+    parser = argparse.ArgumentParser(description="Run Home Assistant with live demo devices.")
+    parser.add_argument("--check", action="store_true", help="headless: print live states, exit")
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args()
+    if not FIXTURES.exists():
+        print(f"develop: {FIXTURES} is missing", file=sys.stderr)
+        return 1
+    if args.check:
+        root = Path(
+            tempfile.mkdtemp(
+                prefix="check-", dir=REPO / ".dev" if (REPO / ".dev").exists() else None
+            )
+        )
+        demo = Demo(root / "config", args.port or free_port(), "127.0.0.1", check=True)
+        try:
+            return asyncio.run(run(demo))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    demo = Demo(REPO / ".dev" / "config", args.port or 8123, "0.0.0.0", check=False)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return asyncio.run(run(demo))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

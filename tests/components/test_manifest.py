@@ -1,0 +1,135 @@
+"""What hassfest and the HACS action would check, done offline (ha_testing.md §7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+
+from awesomeversion import AwesomeVersion
+from homeassistant.core import HomeAssistant
+from homeassistant.loader import async_get_integration
+import probatio
+import yaml
+
+from custom_components.victron_venus.const import DOMAIN
+from custom_components.victron_venus.descriptions import vedirect as ve_desc
+from tests.shared import REPO
+
+COMPONENT = REPO / "custom_components" / DOMAIN
+URL = probatio.Match(r"^https://")
+
+HACS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required("name"): str,
+        probatio.Optional("content_in_root"): bool,
+        probatio.Optional("country"): probatio.Any(str, [str]),
+        probatio.Optional("filename"): str,
+        probatio.Optional("hacs"): str,
+        probatio.Optional("hide_default_branch"): bool,
+        probatio.Optional("homeassistant"): str,
+        probatio.Optional("persistent_directory"): str,
+        probatio.Optional("render_readme"): bool,
+        probatio.Optional("zip_release"): bool,
+    }
+)
+MANIFEST_SCHEMA = probatio.Schema(
+    {
+        probatio.Required("domain"): DOMAIN,
+        probatio.Required("name"): str,
+        probatio.Required("codeowners"): [str],
+        probatio.Required("documentation"): URL,
+        probatio.Required("issue_tracker"): URL,
+        probatio.Required("version"): str,
+        probatio.Required("config_flow"): True,
+        probatio.Required("integration_type"): probatio.In(["hub", "device", "service"]),
+        probatio.Required("iot_class"): probatio.In(
+            ["local_push", "local_polling", "cloud_push", "cloud_polling", "assumed_state"]
+        ),
+        probatio.Optional("dependencies"): [str],
+        probatio.Optional("after_dependencies"): [str],
+        probatio.Optional("requirements"): [str],
+        probatio.Optional("loggers"): [str],
+        probatio.Optional("usb"): [dict],
+        probatio.Optional("bluetooth"): [dict],
+        probatio.Optional("ssdp"): [dict],
+        probatio.Optional("quality_scale"): str,
+    }
+)
+
+
+def _json(path: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_hacs_json_is_valid() -> None:
+    """hacs.json has only keys the HACS validator accepts."""
+    HACS_SCHEMA(_json(REPO / "hacs.json"))
+
+
+def test_manifest_is_valid_and_requirements_fit_home_assistant_pins() -> None:
+    """Manifest keys and values are valid; every requirement admits HA's own pinned version."""
+    manifest = MANIFEST_SCHEMA(_json(COMPONENT / "manifest.json"))
+    assert AwesomeVersion(manifest["version"]).valid
+    import homeassistant
+
+    constraints = (Path(homeassistant.__file__).parent / "package_constraints.txt").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", constraints, re.MULTILINE))
+    for requirement in manifest["requirements"]:
+        name, _, minimum = requirement.partition(">=")
+        assert name in pins, f"{name} is not pinned by Home Assistant"
+        assert AwesomeVersion(pins[name]) >= AwesomeVersion(minimum), requirement
+
+
+def test_translations_match_strings_and_cover_every_entity() -> None:
+    """translations/en.json is strings.json; every translation_key and enum option has a name."""
+    strings = _json(COMPONENT / "strings.json")
+    assert _json(COMPONENT / "translations" / "en.json") == strings
+    sensors = strings["entity"]["sensor"]
+    for description in ve_desc.SENSORS:
+        assert description.translation_key in sensors
+        for option in description.options or ():
+            assert option in sensors[description.translation_key]["state"], option
+    for bdesc in ve_desc.BINARY_SENSORS:
+        assert bdesc.translation_key in strings["entity"]["binary_sensor"]
+
+
+def test_strings_are_generated_from_the_tables() -> None:
+    """strings.json is what scripts/gen_strings.py writes (run it after changing a table)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "gen_strings", REPO / "scripts" / "gen_strings.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert _json(COMPONENT / "strings.json") == json.loads(json.dumps(module.strings()))
+
+
+def test_every_config_flow_step_has_data_descriptions() -> None:
+    """Every form field is described (quality scale: config-flow with data_description)."""
+    strings = _json(COMPONENT / "strings.json")
+    for section in ("config", "options"):
+        for step in strings[section]["step"].values():
+            for field in step.get("data", {}):
+                assert field in step.get("data_description", {}), field
+
+
+def test_quality_scale_declares_every_rule() -> None:
+    """quality_scale.yaml gives every rule a status, with a comment for exempt and todo."""
+    rules = yaml.safe_load((COMPONENT / "quality_scale.yaml").read_text())["rules"]
+    assert len(rules) >= 50
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in ("done", "todo", "exempt"), name
+        if status != "done":
+            assert isinstance(rule, dict) and rule.get("comment"), name
+
+
+async def test_home_assistant_loads_the_integration(hass: HomeAssistant) -> None:
+    """Home Assistant's loader accepts the manifest (it refuses custom ones without version)."""
+    integration = await async_get_integration(hass, DOMAIN)
+    assert integration.domain == DOMAIN
+    assert integration.config_flow
+    assert {"vid": "0403", "pid": "6015", "description": "*ve*direct*"} in (integration.usb or [])
