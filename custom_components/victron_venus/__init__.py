@@ -10,23 +10,20 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_ENTRY_TYPE, EntryType
+from .sources import source_class
 from .sources.base import Source
 
 type VictronConfigEntry = ConfigEntry[Source]
 
 
-def _create_source(hass: HomeAssistant, entry: VictronConfigEntry) -> Source:
-    entry_type = EntryType(entry.data.get(CONF_ENTRY_TYPE, EntryType.VEDIRECT))
-    if entry_type is EntryType.VEDIRECT:
-        from .sources.vedirect import VEDirectSource
-
-        return VEDirectSource(hass, entry)
-    raise NotImplementedError(entry_type)  # pragma: no cover - every EntryType is handled
+def entry_type(entry: ConfigEntry) -> EntryType:
+    """The entry type of a config entry (VE.Direct for entries older than the field)."""
+    return EntryType(entry.data.get(CONF_ENTRY_TYPE, EntryType.VEDIRECT))
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: VictronConfigEntry) -> bool:
     """Start the entry's source and its platforms."""
-    source = _create_source(hass, entry)
+    source = source_class(entry_type(entry))(hass, entry)
     entry.runtime_data = source
     await source.async_start()
     try:

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import VictronConfigEntry
-from .entity import VictronEntity, async_setup_platform
+from .entity import VictronBinarySensorEntityDescription, VictronEntity, async_setup_platform
 
 PARALLEL_UPDATES = 0  # push: nothing to poll
 
@@ -26,6 +26,8 @@ async def async_setup_entry(
 
 class VictronBinarySensor(VictronEntity, BinarySensorEntity):
     """A binary sensor row of a description table (ON/OFF fields, alarms, problems)."""
+
+    entity_description: VictronBinarySensorEntityDescription
 
     @property
     def is_on(self) -> bool | None:

@@ -20,6 +20,8 @@ import logging
 import time
 from typing import Any
 
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from homeassistant.components.sensor import SensorEntityDescription
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -135,6 +137,16 @@ class VictronEntityDescription(EntityDescription):
     value_fn: Callable[[DeviceData], Any] | None = None
     exists_fn: Callable[[DeviceData], bool] | None = None
     discrete: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronSensorEntityDescription(VictronEntityDescription, SensorEntityDescription):
+    """A sensor row of a description table."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronBinarySensorEntityDescription(VictronEntityDescription, BinarySensorEntityDescription):
+    """A binary sensor row of a description table."""
 
 
 class VictronEntity(CoordinatorEntity[DeviceCoordinator]):

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import VictronConfigEntry
-from .entity import VictronEntity, async_setup_platform
+from .entity import VictronEntity, VictronSensorEntityDescription, async_setup_platform
 
 PARALLEL_UPDATES = 0  # push: nothing to poll
 
@@ -26,6 +26,8 @@ async def async_setup_entry(
 
 class VictronSensor(VictronEntity, SensorEntity):
     """A sensor row of a description table."""
+
+    entity_description: VictronSensorEntityDescription
 
     @property
     def native_value(self) -> Any:

@@ -82,16 +82,34 @@ def test_manifest_is_valid_and_requirements_fit_home_assistant_pins() -> None:
 
 
 def test_translations_match_strings_and_cover_every_entity() -> None:
-    """translations/en.json is strings.json; every translation_key and enum option has a name."""
+    """translations/en.json is strings.json; every row of every description table, and every
+    option of an enum row, has its name."""
+    import importlib
+    import pkgutil
+
+    from custom_components.victron_venus import descriptions
+    from custom_components.victron_venus.entity import (
+        VictronBinarySensorEntityDescription,
+        VictronSensorEntityDescription,
+    )
+
     strings = _json(COMPONENT / "strings.json")
     assert _json(COMPONENT / "translations" / "en.json") == strings
-    sensors = strings["entity"]["sensor"]
-    for description in ve_desc.SENSORS:
-        assert description.translation_key in sensors
-        for option in description.options or ():
-            assert option in sensors[description.translation_key]["state"], option
-    for bdesc in ve_desc.BINARY_SENSORS:
-        assert bdesc.translation_key in strings["entity"]["binary_sensor"]
+    entity = strings["entity"]
+    rows = 0
+    for info in pkgutil.iter_modules(descriptions.__path__):
+        module = importlib.import_module(f"{descriptions.__name__}.{info.name}")
+        for table in vars(module).values():
+            for row in table if isinstance(table, tuple) else ():
+                if isinstance(row, VictronSensorEntityDescription):
+                    rows += 1
+                    assert row.translation_key in entity["sensor"], row.key
+                    for option in row.options or ():
+                        assert option in entity["sensor"][row.translation_key]["state"], option
+                elif isinstance(row, VictronBinarySensorEntityDescription):
+                    rows += 1
+                    assert row.translation_key in entity["binary_sensor"], row.key
+    assert rows >= len(ve_desc.SENSORS) + len(ve_desc.BINARY_SENSORS)
 
 
 def test_strings_are_generated_from_the_tables() -> None:

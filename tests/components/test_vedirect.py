@@ -276,9 +276,7 @@ async def test_device_registry_and_diagnostics(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await _wait_for(lambda: entry.runtime_data.records > 3)
-    dev = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, "HQ18486U2B4"), entry.entry_id
-    )
+    dev = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "HQ18486U2B4"), entry.entry_id)
     assert dev is not None
     assert dev.manufacturer == "Victron Energy"
     assert dev.model == "SmartSolar MPPT 100|20"

@@ -255,7 +255,7 @@ async def test_reconfigure_moves_port_and_rejects_other_device(
 
     result = await _start_reconfigure(hass, entry)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
+    assert result["step_id"] == "reconfigure_vedirect"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SERIAL_PORT: str(tmp_path / "gone")}
     )

@@ -8,17 +8,10 @@ counters (BMV H17/H18, MPPT H19/H20) are total_increasing kWh for the Energy das
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntityDescription,
-)
-from homeassistant.components.sensor import (
-    SensorDeviceClass,
-    SensorEntityDescription,
-    SensorStateClass,
-)
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -31,19 +24,12 @@ from homeassistant.const import (
     UnitOfTime,
 )
 
-from ..entity import DeviceData, VictronEntityDescription
+from ..entity import (
+    DeviceData,
+    VictronBinarySensorEntityDescription,
+    VictronSensorEntityDescription,
+)
 from ..protocol import vedirect as ve
-
-
-@dataclass(frozen=True, kw_only=True)
-class VictronSensorEntityDescription(VictronEntityDescription, SensorEntityDescription):
-    """A sensor row."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class VictronBinarySensorEntityDescription(VictronEntityDescription, BinarySensorEntityDescription):
-    """A binary sensor row."""
-
 
 AMP_HOURS = "Ah"
 MEASUREMENT = SensorStateClass.MEASUREMENT
@@ -73,23 +59,23 @@ def _measure(
     )
 
 
-def _volts(key: str, tk: str, **kw: bool) -> VictronSensorEntityDescription:
+def _volts(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
     return _measure(
         key, tk, UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, precision=2, **kw
     )
 
 
-def _amps(key: str, tk: str, **kw: bool) -> VictronSensorEntityDescription:
+def _amps(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
     return _measure(
         key, tk, UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, precision=2, **kw
     )
 
 
-def _watts(key: str, tk: str, **kw: bool) -> VictronSensorEntityDescription:
+def _watts(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
     return _measure(key, tk, UnitOfPower.WATT, SensorDeviceClass.POWER, precision=0, **kw)
 
 
-def _amp_hours(key: str, tk: str, **kw: bool) -> VictronSensorEntityDescription:
+def _amp_hours(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
     return _measure(key, tk, AMP_HOURS, None, precision=1, **kw)
 
 
@@ -239,3 +225,65 @@ BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
         discrete=True,
     ),
 )  # fmt: skip
+
+#: entity names by platform and translation_key (scripts/gen_strings.py writes strings.json)
+NAMES: dict[str, dict[str, str]] = {
+    "sensor": {
+        "battery_voltage": "Battery voltage",
+        "battery_voltage_2": "Battery voltage 2",
+        "battery_voltage_3": "Battery voltage 3",
+        "starter_voltage": "Starter battery voltage",
+        "midpoint_voltage": "Mid-point voltage",
+        "midpoint_deviation": "Mid-point deviation",
+        "battery_current": "Battery current",
+        "battery_current_2": "Battery current 2",
+        "battery_current_3": "Battery current 3",
+        "battery_power": "Battery power",
+        "consumed_amp_hours": "Consumed amp hours",
+        "state_of_charge": "State of charge",
+        "time_to_go": "Time to go",
+        "battery_temperature": "Battery temperature",
+        "pv_voltage": "PV voltage",
+        "pv_power": "PV power",
+        "load_current": "Load current",
+        "ac_output_voltage": "AC output voltage",
+        "ac_output_current": "AC output current",
+        "ac_output_apparent_power": "AC output apparent power",
+        "dc_input_voltage": "DC input voltage",
+        "dc_input_current": "DC input current",
+        "dc_input_power": "DC input power",
+        "device_state": "State",
+        "charger_error": "Charger error",
+        "tracker_mode": "Tracker mode",
+        "device_mode": "Device mode",
+        "monitor_mode": "Monitor mode",
+        "alarm_reason": "Alarm reason",
+        "warning_reason": "Warning reason",
+        "off_reason": "Off reason",
+        "discharged_energy": "Discharged energy",
+        "charged_energy": "Charged energy",
+        "yield_total": "Yield total",
+        "yield_today": "Yield today",
+        "yield_yesterday": "Yield yesterday",
+        "max_power_today": "Maximum power today",
+        "max_power_yesterday": "Maximum power yesterday",
+        "deepest_discharge": "Deepest discharge",
+        "last_discharge": "Last discharge",
+        "average_discharge": "Average discharge",
+        "charge_cycles": "Charge cycles",
+        "full_discharges": "Full discharges",
+        "cumulative_amp_hours_drawn": "Cumulative amp hours drawn",
+        "minimum_battery_voltage": "Minimum battery voltage",
+        "maximum_battery_voltage": "Maximum battery voltage",
+        "time_since_full_charge": "Time since full charge",
+        "automatic_synchronisations": "Automatic synchronisations",
+        "low_voltage_alarms": "Low voltage alarms",
+        "high_voltage_alarms": "High voltage alarms",
+        "low_starter_voltage_alarms": "Low starter voltage alarms",
+        "high_starter_voltage_alarms": "High starter voltage alarms",
+        "minimum_starter_voltage": "Minimum starter voltage",
+        "maximum_starter_voltage": "Maximum starter voltage",
+        "day_sequence_number": "Day sequence number",
+    },
+    "binary_sensor": {"alarm": "Alarm", "relay": "Relay", "load_output": "Load output"},
+}

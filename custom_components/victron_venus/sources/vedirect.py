@@ -249,4 +249,3 @@ class VEDirectSource(Source):
             "records": self.records,
             "last_raw_record": dict(self.last_record.fields) if self.last_record else None,
         }
-

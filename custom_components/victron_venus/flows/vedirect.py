@@ -1,0 +1,247 @@
+"""VE.Direct config flow steps: pick or type a serial port, USB discovery, reconfigure.
+
+The flow reads a verified record within 5 s before it creates the entry (test-before-configure),
+with distinct errors for a missing port, a permission problem, no VE.Direct data and failing
+checksums. unique_id = the device's SER# (see `sources.vedirect.device_identifier` for BMVs).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from homeassistant.components import usb
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.selector import (
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
+import probatio
+
+from ..const import (
+    CONF_ENTRY_TYPE,
+    CONF_SERIAL_PORT,
+    CONF_UPDATE_INTERVAL,
+    DEFAULT_UPDATE_INTERVAL,
+    EntryType,
+)
+from ..sources.vedirect import (
+    NoVEDirectData,
+    ProbeResult,
+    VEDirectChecksumErrors,
+    async_probe,
+    device_identifier,
+)
+from ..transport.serial import SerialPortError, SerialPortNotFound, SerialPortPermissionDenied
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def async_list_ports(hass: HomeAssistant) -> list[tuple[str, str, str | None]]:
+    """Serial ports as (path, label, usb serial number), /dev/serial/by-id paths first."""
+    ports: list[tuple[str, str, str | None]] = []
+    for port in await usb.async_scan_serial_ports(hass):
+        path = await hass.async_add_executor_job(usb.get_serial_by_id, port.device)
+        label = usb.human_readable_device_name(
+            path,
+            port.serial_number,
+            port.manufacturer,
+            port.description,
+            getattr(port, "vid", None),
+            getattr(port, "pid", None),
+        )
+        ports.append((path, label, port.serial_number))
+    ports.sort(key=lambda p: (not p[0].startswith("/dev/serial/by-id/"), p[0]))
+    return ports
+
+
+async def async_port_schema(
+    hass: HomeAssistant, key: str = CONF_SERIAL_PORT, default: str | None = None
+) -> probatio.Schema:
+    """A form with one serial-port field: the scanned ports, or any typed path."""
+    ports = await async_list_ports(hass)
+    options = [SelectOptionDict(value=path, label=label) for path, label, _ in ports]
+    marker = probatio.Required(key, default=default) if default else probatio.Required(key)
+    return probatio.Schema(
+        {
+            marker: SelectSelector(
+                SelectSelectorConfig(
+                    options=options, custom_value=True, mode=SelectSelectorMode.DROPDOWN
+                )
+            )
+        }
+    )
+
+
+async def _async_probe_port(
+    hass: HomeAssistant, path: str, usb_serial: str | None = None
+) -> ProbeResult:
+    """Probe `path`; find the cable's USB serial when the caller did not pass it."""
+    record = await async_probe(path)
+    if usb_serial is None and not record.serial:
+        for known_path, _label, serial in await async_list_ports(hass):
+            if known_path == path:
+                usb_serial = serial
+    return ProbeResult(record, device_identifier(record, usb_serial, path))
+
+
+def serial_port_error(err: Exception) -> str:
+    """The translation key of the form error for a serial port that cannot be opened."""
+    if isinstance(err, SerialPortNotFound):
+        return "port_not_found"
+    if isinstance(err, SerialPortPermissionDenied):
+        return "permission_denied"
+    return "cannot_open"
+
+
+def _probe_error(err: Exception) -> str:
+    """The translation key of the form error for a VE.Direct probe failure."""
+    if isinstance(err, VEDirectChecksumErrors):
+        return "checksum_failed"
+    if isinstance(err, NoVEDirectData):
+        return "no_data"
+    return serial_port_error(err)
+
+
+PROBE_ERRORS = (SerialPortError, NoVEDirectData, VEDirectChecksumErrors)
+
+
+class VEDirectFlowMixin(ConfigFlow):
+    """The VE.Direct steps of the integration's config flow."""
+
+    _vedirect_probe: ProbeResult | None = None
+    _vedirect_path: str | None = None
+
+    async def async_step_vedirect(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick or type the serial port of a VE.Direct device and read it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            path = user_input[CONF_SERIAL_PORT].strip()
+            try:
+                probe = await _async_probe_port(self.hass, path)
+            except PROBE_ERRORS as err:
+                _LOGGER.debug("Probing %s failed: %r", path, err)
+                errors["base"] = _probe_error(err)
+            else:
+                await self.async_set_unique_id(probe.identifier)
+                self._abort_if_unique_id_configured(updates={CONF_SERIAL_PORT: path})
+                return self._async_create_vedirect(probe, path)
+        return self.async_show_form(
+            step_id="vedirect", data_schema=await async_port_schema(self.hass), errors=errors
+        )
+
+    async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
+        """A VE.Direct USB cable was plugged in: read it, then ask to confirm."""
+        path = await self.hass.async_add_executor_job(usb.get_serial_by_id, discovery_info.device)
+        try:
+            probe = await _async_probe_port(self.hass, path, discovery_info.serial_number)
+        except PROBE_ERRORS as err:
+            _LOGGER.debug("Discovered port %s is not usable: %r", path, err)
+            return self.async_abort(reason=_probe_error(err))
+        await self.async_set_unique_id(probe.identifier)
+        self._abort_if_unique_id_configured(updates={CONF_SERIAL_PORT: path})
+        self._vedirect_probe, self._vedirect_path = probe, path
+        self.context["title_placeholders"] = {"name": probe.title}
+        return await self.async_step_usb_confirm()
+
+    async def async_step_usb_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm the discovered device."""
+        assert self._vedirect_probe is not None and self._vedirect_path is not None
+        if user_input is not None:
+            return self._async_create_vedirect(self._vedirect_probe, self._vedirect_path)
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="usb_confirm",
+            description_placeholders={
+                "name": self._vedirect_probe.title,
+                "port": self._vedirect_path,
+            },
+        )
+
+    async def async_step_reconfigure_vedirect(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Move the device to another serial port (the same device only)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            path = user_input[CONF_SERIAL_PORT].strip()
+            try:
+                probe = await _async_probe_port(self.hass, path)
+            except PROBE_ERRORS as err:
+                errors["base"] = _probe_error(err)
+            else:
+                await self.async_set_unique_id(probe.identifier)
+                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                return self.async_update_reload_and_abort(
+                    entry, data_updates=probe.entry_data(path)
+                )
+        return self.async_show_form(
+            step_id="reconfigure_vedirect",
+            data_schema=await async_port_schema(self.hass, default=entry.data[CONF_SERIAL_PORT]),
+            errors=errors,
+        )
+
+    @callback
+    def _async_create_vedirect(self, probe: ProbeResult, path: str) -> ConfigFlowResult:
+        return self.async_create_entry(
+            title=probe.title,
+            data={CONF_ENTRY_TYPE: EntryType.VEDIRECT.value, **probe.entry_data(path)},
+            options={CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL},
+        )
+
+
+PORT_DESCRIPTION = (
+    "The serial port of the VE.Direct cable. Prefer a /dev/serial/by-id/ path: it stays the same "
+    "when the cable is plugged into another USB socket."
+)
+SERIAL_ERRORS = {
+    "port_not_found": "No serial port at that path. Is the cable plugged in?",
+    "permission_denied": "Home Assistant may not open that port (add its user to the dialout "
+    "group, or map the device into the container).",
+    "cannot_open": "The port could not be opened (is another program using it?).",
+}
+PROBE_ERROR_STRINGS = {
+    **SERIAL_ERRORS,
+    "no_data": "The port opened, but no VE.Direct data arrived within 5 seconds. Check that the "
+    "device is powered and that this is the right port.",
+    "checksum_failed": "Data arrived but its checksums failed: a wrong baud rate, a damaged cable "
+    "or another program on the same port.",
+}
+
+#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
+STRINGS: dict[str, Any] = {
+    "menu": {"vedirect": "VE.Direct device (USB or serial cable)"},
+    "step": {
+        "vedirect": {
+            "title": "VE.Direct device",
+            "description": "Choose the serial port of a BMV, SmartShunt, MPPT, Phoenix "
+            "inverter, Orion or Blue Smart charger, or type its path.",
+            "data": {"serial_port": "Serial port"},
+            "data_description": {"serial_port": PORT_DESCRIPTION},
+        },
+        "usb_confirm": {
+            "title": "VE.Direct device found",
+            "description": "Set up {name} on {port}?",
+        },
+        "reconfigure_vedirect": {
+            "title": "Change the serial port",
+            "description": "Choose the port the device is connected to now.",
+            "data": {"serial_port": "Serial port"},
+            "data_description": {"serial_port": PORT_DESCRIPTION},
+        },
+    },
+    "error": PROBE_ERROR_STRINGS,
+    "abort": {
+        **PROBE_ERROR_STRINGS,
+        "wrong_device": "That port has a different device on it.",
+    },
+}
