@@ -182,9 +182,10 @@ async def test_unplug_makes_unavailable_and_replug_resumes(
 
 
 async def test_silent_device_goes_unavailable_and_comes_back(
-    hass: HomeAssistant, serve_capture: ServeCapture
+    hass: HomeAssistant, serve_capture: ServeCapture, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """No verified record for the freshness timeout → unavailable; the next record → available."""
+    """No verified record for the freshness timeout → unavailable; the next record → available.
+    Each transition is logged once, however long the silence lasts."""
     device, replay = serve_capture("phoenix", interval=0.05)
     entry = await _setup(hass, device.link, "HQ2152UFKWY")
     coordinator = entry.runtime_data.coordinator
@@ -194,8 +195,13 @@ async def test_silent_device_goes_unavailable_and_comes_back(
     await _wait_for(lambda: not coordinator.last_update_success, timeout=4)
     entity_id = _entity_id(hass, "HQ2152UFKWY_V")
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    await asyncio.sleep(1.5)  # more freshness checks while silent: no more log lines
     replay.paused = False
     await _wait_for(lambda: hass.states.get(entity_id).state != STATE_UNAVAILABLE)  # type: ignore[union-attr]
+    lost = [r for r in caplog.records if "no verified data" in r.getMessage()]
+    back = [r for r in caplog.records if "data is back" in r.getMessage()]
+    assert len(lost) == 1
+    assert len(back) == 1
 
 
 async def test_setup_retries_when_port_is_missing(hass: HomeAssistant, tmp_path: Path) -> None:
@@ -296,3 +302,40 @@ async def test_device_registry_and_diagnostics(
     await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert not connection.connected
+
+
+async def test_line_noise_is_counted_and_dropped(
+    hass: HomeAssistant, serve_capture: ServeCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Random bytes and a corrupted block between good records: counted, no error logged, the
+    entities stay live with values from verified records only."""
+    import random
+
+    device, replay = serve_capture("phoenix", interval=0.05)
+    entry = await _setup(hass, device.link, "HQ2152UFKWY")
+    source = entry.runtime_data
+    await _wait_for(lambda: source.records > 2)
+    seen: list[str] = []
+    entity_id = _entity_id(hass, "HQ2152UFKWY_AC_OUT_V")
+
+    def on_change(event: Event) -> None:
+        if event.data["entity_id"] == entity_id and event.data["new_state"] is not None:
+            seen.append(event.data["new_state"].state)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, on_change)
+    replay.paused = True
+    rng = random.Random(7)
+    await device.write(bytes(rng.randrange(256) for _ in range(4096)))
+    corrupt = bytearray(replay.records[0])
+    corrupt[corrupt.index(b"AC_OUT_V\t") + 9] = ord("9")  # 93007 instead of 23007
+    await device.write(bytes(corrupt))
+    replay.paused = False
+    records = source.records
+    await _wait_for(lambda: source.records > records + 3)
+    parser = source.parser
+    assert parser.checksum_errors + parser.bytes_discarded > 0
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert float(state.state) == pytest.approx(230.07)
+    assert "930.07" not in seen  # the corrupted block never reached an entity
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
