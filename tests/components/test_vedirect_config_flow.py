@@ -45,7 +45,7 @@ async def _start_vedirect_form(hass: HomeAssistant) -> str:
 async def _vedirect_form(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["vedirect"]
+    assert result["menu_options"][0] == "vedirect"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "vedirect"}
     )
