@@ -338,6 +338,8 @@ class GxSimulator:
             self._subscribed.set_result(None)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        if self._client is None:  # stopped: a request still queued from paho's thread
+            return
         action, _, rest = topic.partition("/")
         portal, _, suffix = rest.partition("/")
         if portal != self.portal_id or not suffix:

@@ -1,0 +1,59 @@
+"""Device tracker platform: every source's tracker rows (a GX's GPS as a position).
+
+A row's `value_fn` gives (latitude °, longitude °, accuracy m) or None (no fix); the entity layer
+rate-limits the writes like any sensor, so a moving boat writes its position at most once per
+update interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.device_tracker.const import SourceType
+from homeassistant.components.device_tracker.entity import TrackerEntity
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import VictronConfigEntry
+from .entity import VictronEntity, VictronTrackerEntityDescription, async_setup_platform
+
+PARALLEL_UPDATES = 0  # push: nothing to poll
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: VictronConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add trackers as their devices and positions appear."""
+    async_setup_platform(hass, entry, Platform.DEVICE_TRACKER, VictronTracker, async_add_entities)
+
+
+class VictronTracker(VictronEntity, TrackerEntity):
+    """A GPS position from a tracker row of a description table."""
+
+    entity_description: VictronTrackerEntityDescription  # type: ignore[assignment]
+    _attr_source_type = SourceType.GPS
+
+    def _position(self) -> tuple[float, float, float] | None:
+        value: Any = self.current_value
+        return value if isinstance(value, tuple) else None
+
+    @property
+    def latitude(self) -> float | None:
+        """Latitude in degrees, None without a fix."""
+        position = self._position()
+        return position[0] if position else None
+
+    @property
+    def longitude(self) -> float | None:
+        """Longitude in degrees, None without a fix."""
+        position = self._position()
+        return position[1] if position else None
+
+    @property
+    def location_accuracy(self) -> float:
+        """Accuracy in metres (0 without a fix)."""
+        position = self._position()
+        return position[2] if position else 0

@@ -1,0 +1,396 @@
+"""Venus GX config flow steps: connect to the GX's MQTT broker, reauth, reconfigure, options.
+
+The user step connects with the given host, port, TLS mode and credentials and waits up to 10 s
+for the GX's retained serial (``N/+/system/0/Serial``) before it creates the entry
+(test-before-configure), with distinct errors: gx_cannot_connect (unreachable), tls_error (a TLS
+/ plain port mismatch, an untrusted certificate or another fingerprint than the pinned one),
+gx_invalid_auth (the broker refused the credentials) and not_a_gx (connected, but no GX serial).
+(Error keys share one namespace with the other entry types' flows, hence the gx_ prefix where
+JBD's cannot_connect / invalid_auth say something about Bluetooth.)
+unique_id = the portal id. Reauth (the broker refused the stored password at runtime) asks for
+new credentials; reconfigure changes the connection of the same GX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio
+
+from ..const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL, EntryType
+from ..descriptions.venus import SERVICE_TYPE_NAMES, SERVICE_TYPES
+from ..sources.venus import (
+    CONF_CA_CERT,
+    CONF_FINGERPRINT,
+    CONF_PORTAL_ID,
+    CONF_PROTOCOL,
+    CONF_SERVICE_TYPES,
+    CONF_TLS_MODE,
+    DATA_FIRMWARE,
+    DATA_MODEL,
+    DEFAULT_PORT,
+    NotAGx,
+    ProbeResult,
+    async_probe,
+    settings_from,
+)
+from ..transport.mqtt import (
+    MqttAuthError,
+    MqttClosedError,
+    MqttError,
+    MqttProtocol,
+    MqttTlsError,
+    TlsMode,
+    normalize_fingerprint,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+#: the connection fields, in form order
+CONNECTION_FIELDS = (
+    CONF_HOST,
+    CONF_PORT,
+    CONF_TLS_MODE,
+    CONF_CA_CERT,
+    CONF_FINGERPRINT,
+    CONF_USERNAME,
+    CONF_PASSWORD,
+    CONF_PROTOCOL,
+)
+TLS_LABELS = {
+    TlsMode.OFF: "Off (plain MQTT, port 1883)",
+    TlsMode.INSECURE: "TLS without certificate check (port 8883)",
+    TlsMode.CA: "TLS, certificate signed by my CA (port 8883)",
+    TlsMode.PINNED: "TLS, pinned certificate fingerprint (port 8883)",
+}
+PROTOCOL_LABELS = {MqttProtocol.V311: "MQTT 3.1.1", MqttProtocol.V5: "MQTT 5"}
+
+
+def _select(labels: dict[Any, str]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=str(k), label=v) for k, v in labels.items()],
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def connection_schema(*, with_portal_id: bool) -> probatio.Schema:
+    """The connection form: host, port, TLS mode with CA or fingerprint, credentials, protocol."""
+    text = TextSelector()
+    fields: dict[Any, Any] = {
+        probatio.Required(CONF_HOST): text,
+        probatio.Required(CONF_PORT, default=DEFAULT_PORT): NumberSelector(
+            NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        probatio.Required(CONF_TLS_MODE, default=TlsMode.OFF.value): _select(TLS_LABELS),
+        probatio.Optional(CONF_CA_CERT): TextSelector(TextSelectorConfig(multiline=True)),
+        probatio.Optional(CONF_FINGERPRINT): text,
+        probatio.Optional(CONF_USERNAME): text,
+        probatio.Optional(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        probatio.Required(CONF_PROTOCOL, default=MqttProtocol.V311.value): _select(PROTOCOL_LABELS),
+    }
+    if with_portal_id:
+        fields[probatio.Optional(CONF_PORTAL_ID)] = text
+    return probatio.Schema(fields)
+
+
+def credentials_schema() -> probatio.Schema:
+    """The reauth form: username and password."""
+    return probatio.Schema(
+        {
+            probatio.Optional(CONF_USERNAME): TextSelector(),
+            probatio.Optional(CONF_PASSWORD): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            ),
+        }
+    )
+
+
+def clean_connection(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Entry data from a connection form, and field errors (a missing CA, a bad fingerprint)."""
+    data: dict[str, Any] = {
+        CONF_HOST: str(user_input[CONF_HOST]).strip(),
+        CONF_PORT: int(user_input.get(CONF_PORT, DEFAULT_PORT)),
+        CONF_TLS_MODE: str(user_input.get(CONF_TLS_MODE, TlsMode.OFF)),
+        CONF_USERNAME: user_input.get(CONF_USERNAME, ""),
+        CONF_PASSWORD: user_input.get(CONF_PASSWORD, ""),
+        CONF_PROTOCOL: str(user_input.get(CONF_PROTOCOL, MqttProtocol.V311)),
+    }
+    errors: dict[str, str] = {}
+    mode = TlsMode(data[CONF_TLS_MODE])
+    if mode is TlsMode.CA:
+        ca = str(user_input.get(CONF_CA_CERT, "")).strip()
+        if "BEGIN CERTIFICATE" not in ca:
+            errors[CONF_CA_CERT] = "ca_required"
+        data[CONF_CA_CERT] = ca
+    elif mode is TlsMode.PINNED:
+        try:
+            pin = str(user_input.get(CONF_FINGERPRINT, ""))
+            data[CONF_FINGERPRINT] = normalize_fingerprint(pin)
+        except ValueError:
+            errors[CONF_FINGERPRINT] = "invalid_fingerprint"
+    return data, errors
+
+
+async def validate_connection(
+    data: dict[str, Any], portal_id: str | None
+) -> tuple[ProbeResult | None, str | None, str]:
+    """Probe the GX: (result, None, "") or (None, error key, detail)."""
+    mode = TlsMode(data[CONF_TLS_MODE])
+    try:
+        return await async_probe(settings_from(data), portal_id), None, ""
+    except MqttAuthError as err:
+        return None, "gx_invalid_auth", str(err)
+    except MqttTlsError as err:
+        return None, "tls_error", str(err)
+    except MqttClosedError as err:
+        return None, "tls_error" if mode is TlsMode.OFF else "gx_cannot_connect", str(err)
+    except MqttError as err:
+        return None, "gx_cannot_connect", str(err)
+    except NotAGx as err:
+        if err.others:
+            return None, "wrong_gx", f"this broker has GX {', '.join(err.others)}"
+        return None, "not_a_gx", str(err)
+
+
+def _details(detail: str) -> dict[str, str]:
+    return {"details": f"\n\nDetails: {detail}" if detail else ""}
+
+
+class VenusFlowMixin(ConfigFlow):
+    """The Venus GX steps of the integration's config flow."""
+
+    async def async_step_venus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Host, port, TLS and credentials of the GX's MQTT broker; connect and read its serial."""
+        errors: dict[str, str] = {}
+        detail = ""
+        if user_input is not None:
+            data, errors = clean_connection(user_input)
+            portal_id = str(user_input.get(CONF_PORTAL_ID, "")).strip().lower() or None
+            if not errors:
+                probe, error, detail = await validate_connection(data, portal_id)
+                if probe is not None:
+                    await self.async_set_unique_id(probe.portal_id)
+                    self._abort_if_unique_id_configured(
+                        updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
+                    )
+                    return self.async_create_entry(
+                        title=probe.title,
+                        data={
+                            CONF_ENTRY_TYPE: EntryType.VENUS.value,
+                            **data,
+                            CONF_PORTAL_ID: probe.portal_id,
+                            DATA_MODEL: probe.model,
+                            DATA_FIRMWARE: probe.firmware,
+                        },
+                        options={
+                            CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL,
+                            CONF_SERVICE_TYPES: list(SERVICE_TYPES),
+                        },
+                    )
+                assert error is not None
+                errors["base"] = error
+        schema = connection_schema(with_portal_id=True)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id="venus",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=_details(detail),
+        )
+
+    async def async_step_reauth_venus(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The GX refused the stored credentials: ask for new ones."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """New username and password (the GX's security-profile password), checked at once."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        detail = ""
+        if user_input is not None:
+            data = {
+                **entry.data,
+                CONF_USERNAME: user_input.get(CONF_USERNAME, ""),
+                CONF_PASSWORD: user_input.get(CONF_PASSWORD, ""),
+            }
+            probe, error, detail = await validate_connection(data, entry.unique_id)
+            if probe is not None:
+                return self.async_update_reload_and_abort(
+                    entry,
+                    data_updates={
+                        CONF_USERNAME: data[CONF_USERNAME],
+                        CONF_PASSWORD: data[CONF_PASSWORD],
+                    },
+                )
+            assert error is not None
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                credentials_schema(), {CONF_USERNAME: entry.data.get(CONF_USERNAME, "")}
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title, **_details(detail)},
+        )
+
+    async def async_step_reconfigure_venus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new address, TLS mode or credentials for the same GX."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        detail = ""
+        if user_input is not None:
+            data, errors = clean_connection(user_input)
+            if not errors:
+                probe, error, detail = await validate_connection(data, entry.unique_id)
+                if error == "wrong_gx":
+                    return self.async_abort(reason="wrong_gx")
+                if probe is not None:
+                    data[CONF_CA_CERT] = data.get(CONF_CA_CERT)
+                    data[CONF_FINGERPRINT] = data.get(CONF_FINGERPRINT)
+                    return self.async_update_reload_and_abort(entry, data_updates=data)
+                assert error is not None
+                errors["base"] = error
+        suggested = user_input if user_input is not None else dict(entry.data)
+        return self.async_show_form(
+            step_id="reconfigure_venus",
+            data_schema=self.add_suggested_values_to_schema(
+                connection_schema(with_portal_id=False),
+                {k: v for k, v in suggested.items() if k in CONNECTION_FIELDS and v is not None},
+            ),
+            errors=errors,
+            description_placeholders=_details(detail),
+        )
+
+
+@callback
+def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
+    """The Venus options beside the update interval: which service types become devices."""
+    current = entry.options.get(CONF_SERVICE_TYPES, list(SERVICE_TYPES))
+    return {
+        probatio.Required(CONF_SERVICE_TYPES, default=list(current)): SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(value=service_type, label=SERVICE_TYPE_NAMES[service_type])
+                    for service_type in SERVICE_TYPES
+                ],
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+            )
+        )
+    }
+
+
+_CONNECTION_DATA = {
+    CONF_HOST: "Host",
+    CONF_PORT: "Port",
+    CONF_TLS_MODE: "TLS",
+    CONF_CA_CERT: "CA certificate (PEM)",
+    CONF_FINGERPRINT: "Certificate fingerprint (SHA-256)",
+    CONF_USERNAME: "Username",
+    CONF_PASSWORD: "Password",
+    CONF_PROTOCOL: "MQTT version",
+}
+_CONNECTION_DESCRIPTIONS = {
+    CONF_HOST: "Address of the GX (Cerbo GX, Ekrano GX, Venus OS on a Raspberry Pi), e.g. "
+    "192.168.1.20 or venus.local. MQTT must be on: Settings → Integrations (or Services) → MQTT "
+    "access on the GX.",
+    CONF_PORT: "1883 for plain MQTT, 8883 for TLS.",
+    CONF_TLS_MODE: "A GX's certificate is self-signed: use 'without certificate check', or pin "
+    "its fingerprint, or give the CA that signed it. The security profile 'Secured' may turn "
+    "plain MQTT off.",
+    CONF_CA_CERT: "Only for 'signed by my CA': the CA certificate in PEM form (BEGIN "
+    "CERTIFICATE ...).",
+    CONF_FINGERPRINT: "Only for 'pinned': the SHA-256 fingerprint of the GX's certificate, "
+    "as openssl prints it (AB:CD:...) or as 64 hex digits.",
+    CONF_USERNAME: "Any name: the GX checks only the password. Leave empty if unsure.",
+    CONF_PASSWORD: "The GX's security-profile password (the one of the Remote Console); "
+    "empty when the profile is 'Unsecured'.",
+    CONF_PROTOCOL: "MQTT 3.1.1 works with every GX; MQTT 5 with Venus OS 3.20 and later.",
+}
+_CONNECTION_ERRORS = {
+    "gx_cannot_connect": "The GX could not be reached at that address and port.",
+    "tls_error": "TLS failed: the port and the TLS setting do not match (1883 plain, 8883 TLS), "
+    "or the certificate is not the pinned one or not signed by the CA.",
+    "gx_invalid_auth": "The GX refused the password (the security-profile password).",
+    "not_a_gx": "Connected, but no GX answered (nothing on N/+/system/0/Serial within 10 s). Is "
+    "this the GX's own broker with MQTT access on?",
+    "ca_required": "Paste the CA certificate (PEM) for this TLS mode.",
+    "invalid_fingerprint": "A SHA-256 fingerprint is 64 hexadecimal digits (colons allowed).",
+    "wrong_gx": "That broker has other GX devices but not the one with this portal ID.",
+}
+
+#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
+STRINGS: dict[str, Any] = {
+    "menu": {"venus": "Venus GX (Cerbo GX, Ekrano GX, Venus OS) over MQTT"},
+    "step": {
+        "venus": {
+            "title": "Venus GX",
+            "description": "Connect to the MQTT broker of a Victron GX device. Every battery, "
+            "charger, inverter, GPS, tank and temperature sensor it knows becomes a device."
+            "{details}",
+            "data": {**_CONNECTION_DATA, CONF_PORTAL_ID: "Portal ID (optional)"},
+            "data_description": {
+                **_CONNECTION_DESCRIPTIONS,
+                CONF_PORTAL_ID: "The GX's VRM portal ID (Settings → VRM online portal). Only "
+                "needed when several GX devices share one broker; otherwise it is read from "
+                "the GX.",
+            },
+        },
+        "reauth_confirm": {
+            "title": "New GX password",
+            "description": "{name} refused the stored password. Enter the GX's "
+            "security-profile password.{details}",
+            "data": {CONF_USERNAME: "Username", CONF_PASSWORD: "Password"},
+            "data_description": {
+                CONF_USERNAME: _CONNECTION_DESCRIPTIONS[CONF_USERNAME],
+                CONF_PASSWORD: _CONNECTION_DESCRIPTIONS[CONF_PASSWORD],
+            },
+        },
+        "reconfigure_venus": {
+            "title": "Change the GX connection",
+            "description": "A new address, port, TLS setting or password for this GX.{details}",
+            "data": _CONNECTION_DATA,
+            "data_description": _CONNECTION_DESCRIPTIONS,
+        },
+    },
+    "error": _CONNECTION_ERRORS,
+    "abort": {
+        "wrong_gx": "That address has another GX (another portal ID).",
+        "reauth_successful": "The new password works.",
+    },
+}
+
+#: options strings of the Venus options (merged into strings.json)
+OPTIONS_STRINGS: dict[str, Any] = {
+    "data": {CONF_SERVICE_TYPES: "Service types"},
+    "data_description": {
+        CONF_SERVICE_TYPES: "Which of the GX's services become devices. Devices of a type "
+        "you remove are deleted.",
+    },
+}
