@@ -124,6 +124,13 @@ class SerialConnection:
             self._first[0].close()
             self._first = None
 
+    def write(self, data: bytes) -> None:
+        """Write `data` to the open port (JBD requests); raise SerialPortError when it is closed."""
+        transport = self._transport
+        if transport is None or not self.connected:
+            raise SerialPortError(f"{self.path} is not open")
+        transport.write(data)  # type: ignore[attr-defined]
+
     def _close(self) -> None:
         if self._transport is not None:
             self._transport.close()

@@ -1,0 +1,101 @@
+"""Battery bank entity description tables: aggregated pack, cell monitor, charge limits, alerts.
+
+Keys are the value keys `sources.bank` pushes (SI units). Alerts are problem binary sensors
+(written at once on change); the same changes are fired as bus events (see sources/bank.py).
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.const import PERCENTAGE, UnitOfPower, UnitOfTemperature
+
+from ..entity import VictronBinarySensorEntityDescription, VictronSensorEntityDescription
+from .common import AMP_HOURS, amps, binary, energy, sensor, volts
+from .jbd import cell_volts
+
+SENSORS: tuple[VictronSensorEntityDescription, ...] = (
+    volts("voltage", "battery_voltage", precision=2),
+    amps("current", "battery_current"),
+    sensor("power", "battery_power", UnitOfPower.WATT, SensorDeviceClass.POWER, precision=0),
+    sensor("soc", "state_of_charge", PERCENTAGE, SensorDeviceClass.BATTERY, precision=0),
+    sensor("remaining_capacity", "remaining_capacity", AMP_HOURS, precision=2),
+    sensor("nominal_capacity", "nominal_capacity", AMP_HOURS, precision=2, diagnostic=True),
+    sensor("cell_count", "cell_count", diagnostic=True, state_class=None),
+    sensor(
+        "temperature_min",
+        "lowest_temperature",
+        UnitOfTemperature.CELSIUS,
+        SensorDeviceClass.TEMPERATURE,
+        precision=1,
+    ),
+    sensor(
+        "temperature_max",
+        "highest_temperature",
+        UnitOfTemperature.CELSIUS,
+        SensorDeviceClass.TEMPERATURE,
+        precision=1,
+    ),
+    cell_volts("lowest_cell_voltage", "lowest_cell_voltage"),
+    sensor("lowest_cell", "lowest_cell_location", state_class=None),
+    cell_volts("highest_cell_voltage", "highest_cell_voltage"),
+    sensor("highest_cell", "highest_cell_location", state_class=None),
+    cell_volts("cell_spread", "cell_voltage_spread"),
+    cell_volts("largest_cell_delta", "largest_cell_delta"),
+    sensor("largest_cell_delta_battery", "largest_cell_delta_battery", state_class=None),
+    volts("max_charge_voltage", "max_charge_voltage", precision=2),
+    amps("max_charge_current", "max_charge_current"),
+    amps("max_discharge_current", "max_discharge_current"),
+    energy("charged_energy", "charged_energy", precision=3),
+    energy("discharged_energy", "discharged_energy", precision=3),
+    sensor("members_available", "members_available", diagnostic=True),
+)
+
+BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
+    binary("charge_fet", "charge_mosfet"),
+    binary("discharge_fet", "discharge_mosfet"),
+    binary("alert_soc_warning", "alert_soc_warning", BinarySensorDeviceClass.PROBLEM),
+    binary("alert_soc_alarm", "alert_soc_alarm", BinarySensorDeviceClass.PROBLEM),
+    binary("alert_cell_low", "alert_cell_low", BinarySensorDeviceClass.PROBLEM),
+    binary("alert_cell_high", "alert_cell_high", BinarySensorDeviceClass.PROBLEM),
+    binary("alert_imbalance", "alert_imbalance", BinarySensorDeviceClass.PROBLEM),
+    binary("alert_member_unavailable", "alert_member_unavailable", BinarySensorDeviceClass.PROBLEM),
+)
+
+#: entity names (strings.json "entity" section; scripts/gen_strings.py merges them)
+NAMES: dict[str, dict[str, str]] = {
+    "sensor": {
+        "battery_voltage": "Battery voltage",
+        "battery_current": "Battery current",
+        "battery_power": "Battery power",
+        "state_of_charge": "State of charge",
+        "remaining_capacity": "Remaining capacity",
+        "nominal_capacity": "Nominal capacity",
+        "cell_count": "Cell count",
+        "lowest_temperature": "Lowest temperature",
+        "highest_temperature": "Highest temperature",
+        "lowest_cell_voltage": "Lowest cell voltage",
+        "lowest_cell_location": "Lowest cell",
+        "highest_cell_voltage": "Highest cell voltage",
+        "highest_cell_location": "Highest cell",
+        "cell_voltage_spread": "Cell voltage spread",
+        "largest_cell_delta": "Largest battery cell delta",
+        "largest_cell_delta_battery": "Battery with the largest cell delta",
+        "max_charge_voltage": "Maximum charge voltage",
+        "max_charge_current": "Maximum charge current",
+        "max_discharge_current": "Maximum discharge current",
+        "charged_energy": "Charged energy",
+        "discharged_energy": "Discharged energy",
+        "members_available": "Batteries available",
+    },
+    "binary_sensor": {
+        "charge_mosfet": "Charge MOSFET",
+        "discharge_mosfet": "Discharge MOSFET",
+        "alert_soc_warning": "Low state of charge warning",
+        "alert_soc_alarm": "Low state of charge alarm",
+        "alert_cell_low": "Cell voltage below limit",
+        "alert_cell_high": "Cell voltage above limit",
+        "alert_imbalance": "Cell imbalance",
+        "alert_member_unavailable": "Battery unavailable",
+    },
+}

@@ -1,0 +1,455 @@
+"""JBD battery source: one JBD (Xiaoxiang) BMS over Bluetooth LE or a serial port, polled.
+
+Every poll (default every 10 s, option) asks for 0x03 (basic info) and 0x04 (cell voltages), one
+request at a time; 0x05 (the model string) is asked until it answers, at most three times, and
+goes to the device registry. bytes → `JBDExchange` (assembler, verified frames) →
+`protocol.jbd.parse_frame` → the battery's values → its coordinator.
+
+Faults (issue 4 §5): bad checksums, short frames and garbage are dropped by the assembler and
+counted there; a request that gets no verified answer (a BMS that stops answering, a disconnect in
+the middle of a frame, an error status) is counted by kind in `errors`, logged once when the
+battery stops answering and once when it answers again, and retried on the next poll (reconnecting
+when needed). No exception leaves the poll loop; freshness makes the entities unavailable.
+
+Energy: charged and discharged energy are integrated here, at full poll rate, from voltage x
+current (`EnergyIntegrator`, trapezoids split where the power changes sign), and kept in a
+Home Assistant `Store` per entry (`.storage/victron_venus.jbd_energy.<entry_id>`): loaded at
+setup, saved 30 s after a change and at unload, removed with the entry. Entities only read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+import logging
+import time
+from typing import Any
+
+from bleak.exc import BleakError
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.storage import Store
+
+from ..const import CONF_SERIAL_PORT, DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
+from ..descriptions.jbd import BINARY_SENSORS, SENSORS
+from ..entity import DeviceCoordinator, update_interval_of
+from ..protocol import jbd
+from ..transport.ble import BleDeviceNotFound, JBDBleLink
+from ..transport.jbd import JBDSerialLink, LinkError
+from ..transport.serial import SerialPortError
+from .base import Source
+
+_LOGGER = logging.getLogger(__name__)
+
+MANUFACTURER = "Jiabaida (JBD)"
+
+#: entry.data / entry.options keys
+CONF_TRANSPORT = "transport"  # "bluetooth" or "serial"
+CONF_POLL_INTERVAL = "poll_interval"
+CONF_KEEP_CONNECTION = "keep_connection"
+DATA_MODEL = "model"
+DATA_SOFTWARE = "software_version"
+DATA_CELLS = "cells"
+DATA_SENSORS = "temperature_sensors"
+TRANSPORT_BLUETOOTH = "bluetooth"
+TRANSPORT_SERIAL = "serial"
+
+#: seconds to wait for each answer (module attributes: tests shorten them)
+REQUEST_TIMEOUT = 3.0
+PROBE_TIMEOUT = 10.0
+#: how many polls ask 0x05 before giving up on the model string
+HARDWARE_ATTEMPTS = 3
+#: seconds after a change before the energy counters are written to disk
+ENERGY_SAVE_DELAY = 30.0
+STORE_VERSION = 1
+
+REQUEST_BASIC = jbd.request(jbd.REG_BASIC_INFO)
+REQUEST_CELLS = jbd.request(jbd.REG_CELL_VOLTAGES)
+REQUEST_HARDWARE = jbd.request(jbd.REG_HARDWARE_INFO)
+
+type JBDLink = JBDBleLink | JBDSerialLink
+
+
+def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The Store that keeps one battery's energy counters."""
+    return Store(hass, STORE_VERSION, f"{DOMAIN}.jbd_energy.{entry_id}")
+
+
+class EnergyIntegrator:
+    """Charged and discharged energy in Wh from power samples, trapezoidal rule.
+
+    `add(t, power)` takes a sample (t in s, monotonic; power in W, positive = charging). Between
+    two consecutive samples the power is taken as linear, so a sign change splits the trapezoid at
+    the zero crossing: the positive part counts as charged, the negative part as discharged. Gaps
+    longer than `max_gap` seconds (the BMS stopped answering, Home Assistant restarted) are not
+    integrated (counted in `gaps`): nobody knows what happened meanwhile.
+    """
+
+    def __init__(self, charged_wh: float = 0.0, discharged_wh: float = 0.0, max_gap: float = 60.0):
+        """Start from restored totals (Wh)."""
+        self.charged_wh = charged_wh
+        self.discharged_wh = discharged_wh
+        self.max_gap = max_gap
+        self.gaps = 0
+        self._last: tuple[float, float] | None = None
+
+    def add(self, t: float, power: float) -> None:
+        """Integrate from the previous sample to this one."""
+        last, self._last = self._last, (t, power)
+        if last is None:
+            return
+        t0, p0 = last
+        dt = t - t0
+        if not 0 < dt <= self.max_gap:
+            self.gaps += 1
+            return
+        if p0 >= 0 and power >= 0:
+            self.charged_wh += (p0 + power) / 2 * dt / 3600
+        elif p0 <= 0 and power <= 0:
+            self.discharged_wh -= (p0 + power) / 2 * dt / 3600
+        else:  # the sign changes: linear power crosses zero at t0 + tz
+            tz = dt * p0 / (p0 - power)
+            first = p0 / 2 * tz / 3600
+            second = power / 2 * (dt - tz) / 3600
+            for part in (first, second):
+                if part > 0:
+                    self.charged_wh += part
+                else:
+                    self.discharged_wh -= part
+
+    def as_dict(self) -> dict[str, float]:
+        """What the Store keeps."""
+        return {"charged_wh": self.charged_wh, "discharged_wh": self.discharged_wh}
+
+
+def basic_values(info: jbd.BasicInfo) -> dict[str, Any]:
+    """The coordinator values of a 0x03 record (keys = description keys; SI units)."""
+    data: dict[str, Any] = {
+        "voltage": info.voltage,
+        "current": info.current,
+        "power": round(info.power, 2),
+        "soc": info.soc,
+        "remaining_capacity": info.remaining_capacity,
+        "nominal_capacity": info.nominal_capacity,
+        "cycles": info.cycles,
+        "cell_count": info.cell_count,
+        "balancing": any(info.balancing),
+        "balancing_cells": [n for n, on in enumerate(info.balancing, start=1) if on],
+        "charge_fet": info.charge_fet,
+        "discharge_fet": info.discharge_fet,
+        "temperatures": list(info.temperatures),
+        "software_version": info.software_version,
+    }
+    for flag in jbd.PROTECTION_FLAGS:
+        data[f"protection_{flag}"] = flag in info.protection
+    for index, value in enumerate(info.temperatures, start=1):
+        data[f"temperature_{index}"] = value
+    return data
+
+
+def cell_values(cells: jbd.CellVoltages) -> dict[str, Any]:
+    """The coordinator values of a 0x04 record: each cell, min/max/average/delta (V)."""
+    voltages = cells.voltages
+    data: dict[str, Any] = {"cells": list(voltages)}
+    for index, value in enumerate(voltages, start=1):
+        data[f"cell_voltage_{index}"] = value
+    if voltages:
+        low = min(voltages)
+        high = max(voltages)
+        data.update(
+            cell_min=low,
+            cell_max=high,
+            cell_average=round(sum(voltages) / len(voltages), 4),
+            cell_delta=round(high - low, 4),
+            cell_min_index=voltages.index(low) + 1,
+            cell_max_index=voltages.index(high) + 1,
+        )
+    return data
+
+
+def seed_keys(entry_data: dict[str, Any]) -> dict[str, Any]:
+    """Value keys known from the config flow's probe, so entities exist before the first poll."""
+    keys: dict[str, Any] = {}
+    if (cells := entry_data.get(DATA_CELLS)) is not None:
+        keys.update(cell_values(jbd.CellVoltages([0.0] * int(cells))))
+    if (sensors := entry_data.get(DATA_SENSORS)) is not None:
+        keys.update({f"temperature_{n}": 0.0 for n in range(1, int(sensors) + 1)})
+    return dict.fromkeys(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What the config flow learns from a battery: its 0x03 record and (maybe) its model."""
+
+    basic: jbd.BasicInfo
+    model: str | None
+
+    def entry_data(self) -> dict[str, Any]:
+        """entry.data fields from the probe."""
+        return {
+            DATA_MODEL: self.model,
+            DATA_SOFTWARE: self.basic.software_version,
+            DATA_CELLS: self.basic.cell_count,
+            DATA_SENSORS: len(self.basic.temperatures),
+        }
+
+
+async def async_probe(link: JBDLink, timeout: float | None = None) -> ProbeResult:
+    """Connect `link`, read 0x03 (required) and 0x05 (optional), release the link.
+
+    Raises the link's errors (`BleDeviceNotFound`, `BleConnectError`, `BleAuthError`,
+    `NoResponse`, ...), or `jbd.JBDError` when the BMS answers 0x03 with an error status.
+    """
+    timeout = PROBE_TIMEOUT if timeout is None else timeout
+    try:
+        async with asyncio.timeout(timeout * 3):
+            await link.async_connect()
+            record = jbd.parse_frame(await link.async_request(REQUEST_BASIC, timeout))
+            if not isinstance(record, jbd.BasicInfo):  # pragma: no cover - the exchange checks
+                raise jbd.UnknownRegisterError(jbd.REG_BASIC_INFO)
+            model: str | None = None
+            try:
+                hardware = jbd.parse_frame(
+                    await link.async_request(REQUEST_HARDWARE, min(timeout, 2.0))
+                )
+            except (LinkError, jbd.JBDError) as err:
+                _LOGGER.debug("No model string from the BMS: %s", err)
+            else:
+                if isinstance(hardware, jbd.HardwareInfo) and hardware.model:
+                    model = hardware.model
+            return ProbeResult(record, model)
+    finally:
+        await link.async_close()
+
+
+def make_link(hass: HomeAssistant, entry: ConfigEntry) -> JBDLink:
+    """The entry's transport: Bluetooth LE (address) or serial (port)."""
+    if entry.data.get(CONF_TRANSPORT) == TRANSPORT_SERIAL:
+        return JBDSerialLink(entry.data[CONF_SERIAL_PORT])
+    return JBDBleLink(
+        hass,
+        entry.data[CONF_ADDRESS],
+        password=entry.options.get(CONF_PASSWORD) or None,
+        keep_connection=bool(entry.options.get(CONF_KEEP_CONNECTION, True)),
+        name=entry.title,
+    )
+
+
+class JBDSource(Source):
+    """One JBD battery: polls it, integrates energy, pushes its values (see module docstring)."""
+
+    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Prepare the source of `entry`; nothing runs before async_start."""
+        super().__init__(hass, entry)
+        assert entry.unique_id is not None
+        self.poll_interval = float(entry.options.get(CONF_POLL_INTERVAL, JBD_DEFAULT_POLL_INTERVAL))
+        self.link: JBDLink = make_link(hass, entry)
+        data = entry.data
+        connections: set[tuple[str, str]] = set()
+        if isinstance(self.link, JBDBleLink):
+            connections.add((dr.CONNECTION_BLUETOOTH, self.link.address))
+        self.coordinator = DeviceCoordinator(
+            hass,
+            entry,
+            identifier=entry.unique_id,
+            device_info=DeviceInfo(
+                identifiers={(DOMAIN, entry.unique_id)},
+                connections=connections,
+                manufacturer=MANUFACTURER,
+                model=data.get(DATA_MODEL),
+                name=entry.title,
+                sw_version=data.get(DATA_SOFTWARE),
+            ),
+            update_interval=update_interval_of(entry),
+            # three missed polls (plus their timeouts) before the battery is unavailable
+            freshness_timeout=max(FRESHNESS_TIMEOUT, 3 * self.poll_interval + 2 * REQUEST_TIMEOUT),
+        )
+        self.coordinator.data = seed_keys(dict(data))
+        self.energy = EnergyIntegrator(max_gap=max(60.0, 5 * self.poll_interval))
+        self.store = energy_store(hass, entry.entry_id)
+        self.hardware: jbd.HardwareInfo | None = None
+        self._hardware_attempts = 0
+        self.last_basic: jbd.BasicInfo | None = None
+        self.last_cells: jbd.CellVoltages | None = None
+        self.polls = 0
+        self.in_poll = False
+        self.good_polls = 0
+        self.errors: Counter[str] = Counter()
+        self.last_error: str | None = None
+        self._failing = False
+        self._task: asyncio.Task[None] | None = None
+        #: the clock energy is integrated on (s, monotonic; tests replace it)
+        self.clock = time.monotonic
+
+    @classmethod
+    async def async_remove_entry(cls, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """The entry is deleted: delete its energy counters too."""
+        await energy_store(hass, entry.entry_id).async_remove()
+
+    tables = {
+        Platform.SENSOR: SENSORS,
+        Platform.BINARY_SENSOR: BINARY_SENSORS,
+    }
+
+    async def async_start(self) -> None:
+        """Restore the energy counters, open the link (ConfigEntryNotReady), start polling."""
+        stored = await self.store.async_load()
+        if stored:
+            self.energy.charged_wh = float(stored.get("charged_wh", 0.0))
+            self.energy.discharged_wh = float(stored.get("discharged_wh", 0.0))
+        try:
+            await self.link.async_open(self._create_task)
+        except (SerialPortError, BleDeviceNotFound, TimeoutError) as err:
+            await self.link.async_close()
+            raise ConfigEntryNotReady(str(err) or "the port did not open in time") from err
+        self.devices[self.coordinator.identifier] = self.coordinator
+        self._task = self._create_task(self._run())
+        self.async_start_freshness()
+
+    def _create_task(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = self.entry.async_create_background_task(
+            self.hass, coro, f"{DOMAIN} JBD {self.entry.title}"
+        )
+        return task
+
+    async def async_stop(self) -> None:
+        """Stop polling, close the link, write the energy counters now."""
+        await super().async_stop()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.link.async_close()
+        await self.store.async_save(self.energy.as_dict())
+
+    async def _run(self) -> None:
+        """Poll every `poll_interval` seconds until cancelled; nothing escapes."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.async_poll()
+            await asyncio.sleep(max(0.0, started + self.poll_interval - loop.time()))
+
+    async def async_poll(self) -> bool:
+        """One poll: connect if needed, 0x05 until known, 0x03 and 0x04; push. True when good."""
+        self.polls += 1
+        self.in_poll = True
+        try:
+            return await self._poll()
+        except Exception as err:  # a bug must not end the loop: count it, log it once
+            self._failed("unexpected", err, exc_info=True)
+            return False
+        finally:
+            try:
+                await self.link.async_release()
+            except Exception as err:  # releasing must not end the loop either
+                _LOGGER.debug("%s: releasing the link failed: %r", self.entry.title, err)
+            self.in_poll = False
+
+    async def _poll(self) -> bool:
+        try:
+            await self.link.async_connect()
+        except (LinkError, BleakError, TimeoutError) as err:
+            self._failed("connect", err)
+            return False
+        if self.hardware is None and self._hardware_attempts < HARDWARE_ATTEMPTS:
+            self._hardware_attempts += 1
+            record = await self._read(REQUEST_HARDWARE, quiet=True)
+            if isinstance(record, jbd.HardwareInfo) and record.model:
+                self.hardware = record
+                self._update_device_registry(model=record.model)
+        basic = await self._read(REQUEST_BASIC)
+        cells = await self._read(REQUEST_CELLS) if self.link.connected else None
+        if not isinstance(basic, jbd.BasicInfo) and not isinstance(cells, jbd.CellVoltages):
+            return False
+        data: dict[str, Any] = dict.fromkeys(self.coordinator.data)
+        if isinstance(basic, jbd.BasicInfo):
+            if self.last_basic is None or (
+                self.last_basic.software_version != basic.software_version
+            ):
+                self._update_device_registry(sw_version=basic.software_version)
+            self.last_basic = basic
+            self.energy.add(self.clock(), basic.power)
+            self.store.async_delay_save(self.energy.as_dict, ENERGY_SAVE_DELAY)
+            data.update(basic_values(basic))
+        # our own counters: always known (restored), whatever this poll brought
+        data["charged_energy"] = round(self.energy.charged_wh / 1000, 6)
+        data["discharged_energy"] = round(self.energy.discharged_wh / 1000, 6)
+        if isinstance(cells, jbd.CellVoltages):
+            self.last_cells = cells
+            data.update(cell_values(cells))
+        complete = isinstance(basic, jbd.BasicInfo) and isinstance(cells, jbd.CellVoltages)
+        if complete:
+            self.good_polls += 1
+            if self._failing:
+                self._failing = False
+                _LOGGER.info("%s: the BMS answers again", self.entry.title)
+        self.coordinator.async_push(data)
+        return complete
+
+    async def _read(self, request: bytes, *, quiet: bool = False) -> object | None:
+        """Send one request; the decoded record, or None (counted, logged once)."""
+        try:
+            frame = await self.link.async_request(request, REQUEST_TIMEOUT)
+            return jbd.parse_frame(frame)
+        except jbd.StatusError as err:
+            self._failed("error_status", err, quiet=quiet)
+        except jbd.JBDError as err:
+            self._failed("bad_frame", err, quiet=quiet)
+        except TimeoutError as err:  # NoResponse
+            self._failed("no_response", err, quiet=quiet)
+        except (LinkError, BleakError) as err:  # LinkClosed: disconnect mid-frame
+            self._failed("link", err, quiet=quiet)
+        return None
+
+    def _failed(
+        self, kind: str, err: BaseException, *, quiet: bool = False, exc_info: bool = False
+    ) -> None:
+        self.errors[kind] += 1
+        self.last_error = f"{kind}: {err}"
+        if quiet:
+            _LOGGER.debug("%s: %s", self.entry.title, self.last_error)
+            return
+        if not self._failing:
+            self._failing = True
+            _LOGGER.warning(
+                "%s: the BMS does not answer (%s); retrying every %.0f s",
+                self.entry.title,
+                self.last_error,
+                self.poll_interval,
+                exc_info=exc_info,
+            )
+        else:
+            _LOGGER.debug("%s: still failing: %s", self.entry.title, self.last_error)
+
+    @callback
+    def _update_device_registry(self, **changes: str) -> None:
+        """Model (0x05) and software version (0x03) to the device registry."""
+        self.coordinator.device_info.update(changes)  # type: ignore[typeddict-item]
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, self.coordinator.identifier), self.entry.entry_id
+        )
+        if device is not None:
+            registry.async_update_device(device.id, **changes)  # type: ignore[arg-type]
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Link, exchange and poll counters, the energy totals and the last raw records."""
+        return {
+            **super().diagnostics(),
+            "link": self.link.diagnostics(),
+            "poll_interval": self.poll_interval,
+            "polls": self.polls,
+            "good_polls": self.good_polls,
+            "errors": dict(self.errors),
+            "last_error": self.last_error,
+            "model": self.hardware.model if self.hardware else None,
+            "energy": {**self.energy.as_dict(), "gaps": self.energy.gaps},
+        }
