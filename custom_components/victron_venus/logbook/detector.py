@@ -1083,6 +1083,49 @@ class TripDetector:
             out.append(trip)
         return out
 
+    # -- by hand -----------------------------------------------------------------------------
+    def start_trip(self) -> list[Event]:
+        """Start a trip by hand at the last sample; the events it caused.
+
+        At rest: a new trip begins with the newest bucket and is announced at once
+        (`TripStarted`) without waiting for the minimum distance and duration. Stopped (a paused
+        trip): the trip resumes when the boat is still within the merge window and radius of its
+        stop (`StopEnded`), otherwise the paused trip ends and a new one begins. Under way: the
+        open trip is announced if it was not yet. The rules then run as usual: a boat that stays
+        still pauses the trip after the stop window, and a trip that ends below the minimums is
+        discarded (`TripDiscarded`). No-op (returns []) before the first sample.
+        """
+        if not self._has_data:
+            return []
+        events: list[Event] = []
+        if self._state != _MOVING:
+            self._close_final(events)  # the open bucket joins the window (its rules run)
+        if self._state != _MOVING and self._win:
+            self._depart(len(self._win) - 1, events)
+        trip = self._trip
+        if self._state == _MOVING and trip is not None and not self._announced:
+            self._announced = True
+            events.append(TripStarted(trip))
+            events.extend(TrackPointAdded(trip, p) for p in trip.track)
+        return events
+
+    def end_trip(self) -> list[Event]:
+        """End the open or paused trip by hand; the events it caused.
+
+        Under way the trip ends at its last sample; stopped, at the arrival of its stop. It is kept
+        (`TripEnded`) when it passes the minimum distance and duration, else dropped
+        (`TripDiscarded` when it had been announced). The boat is then at rest where it is: the
+        start rules apply from this position, so a boat that keeps moving starts a new trip once
+        it has gone start_distance_m. No-op (returns []) at rest or before the first sample.
+        """
+        if not self._has_data or self._state == _REST:
+            return []
+        events: list[Event] = []
+        self._close_final(events)
+        if self._state != _REST:
+            self._end_after_gap(events)
+        return events
+
     # -- persistence -----------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """The complete state as a JSON-safe dict (for Home Assistant's Store)."""
