@@ -6,10 +6,25 @@
 - Every VE.Direct capture in ../shared/fixtures/vedirect is served on its own pseudo-terminal
   (.dev/tty/<name>), one record a second, looping; each is added through the integration's real
   config flow over the HTTP API (never YAML).
+- Two JBD batteries are simulated on pseudo-terminals (serial transport, 9600 8N1): fake BMSes
+  that answer each request with the frames of the two btsnoop captures in ../shared/fixtures/jbd
+  (tests/fakes/jbd_bms.py); both are added through the JBD battery config flow, then combined
+  into a battery bank (series) through the bank config flow.
+- A Venus GX is simulated: mosquitto (an in-process amqtt broker where mosquitto is not installed)
+  on a free loopback port, with the password demo/victron when mosquitto runs it, and the GX
+  simulator (tests/fakes/gx_simulator.py) replaying the real boat recording in
+  ../shared/fixtures/venus_mqtt with Venus semantics; it is added through the Venus GX config flow.
+- The GX's GPS (gps/93) sails the real 4-hour track ../shared/fixtures/gps/plaka.nmea in real time
+  (a fix every 2 s: position, speed over ground, course), from before Home Assistant starts; a
+  Logbook entry ("Aurora") on the GX GPS's device tracker and speed sensor is added through the
+  Logbook config flow. The logbook sees the boat under way within a minute and announces the trip
+  about three minutes after it starts watching (the 3 min minimum trip duration).
 - Ctrl-C stops Home Assistant and the replays.
 
 `--check` does the same headless in a throw-away config folder on a free port, waits until every
-configured device's entities have live states, prints them as a table and exits 0 (1 on timeout).
+configured device's entities have live states and the logbook has a trip under way, prints them as
+a table and exits 0 (1 on timeout). To keep the check short, its logbook's shortest trip is set to
+1 minute through the options flow (the demo keeps the 3 minute default).
 """
 
 from __future__ import annotations
@@ -35,7 +50,17 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.fakes.gx_simulator import GxSimulator  # noqa: E402
+from tests.fakes.jbd_bms import (  # noqa: E402
+    TRANSCRIPT,
+    TRANSCRIPT_V13,
+    FakeBms,
+    SerialFakeBms,
+    transcript,
+)
+from tests.fakes.mosquitto import Broker, find_mosquitto, start_broker  # noqa: E402
 from tests.fakes.vedirect_device import PtyDevice, VEDirectReplay  # noqa: E402
+from tests.logbook.nmea import load_nmea  # noqa: E402
 
 FIXTURES = REPO.parent / "shared" / "fixtures"
 DOMAIN = "victron_venus"
@@ -50,6 +75,39 @@ VEDIRECT_CAPTURES = (
     ("bluesolar_75_15", "karioja_bluesolar_1.23.dump"),
     ("phoenix_12_1200", "rexlinz_phoenix_12_1200_0xA2F1_garbage_then_block.bin"),
 )
+
+#: (pty name, btsnoop transcript) of each simulated JBD battery; the bank combines them
+JBD_BATTERIES = (("fore", TRANSCRIPT), ("aft", TRANSCRIPT_V13))
+BANK_NAME = "House bank"
+#: devices whose every entity must have a value before --check passes (JBD titles: "JBD battery"
+#: and the port's name, since the captures never answer 0x05 with a model string)
+JBD_DEVICES = (*(f"JBD battery {name}" for name, _ in JBD_BATTERIES), BANK_NAME)
+
+#: the simulated GX's MQTT login (mosquitto only; the amqtt fallback is anonymous)
+GX_LOGIN = {"username": "demo", "password": "victron"}
+#: the devices the GX's recording becomes (the GX itself: its model, from platform/0)
+GX_DEVICES = (
+    "Ekrano GX",
+    "House",
+    "Starter",
+    "Bimini",
+    "House inverter/charger",
+    "NMEA 2000 GPS",
+    "Fuel",
+    "Fresh Water",
+    "Black Water",
+    "Outside",
+    "Inside",
+    "Water",
+    "Fridge Temp",
+    "Refrigeration",
+)
+
+#: the GX recording's GPS service, which sails the plaka track
+GPS_SERVICE = "gps/93"
+GPS_DEVICE = "NMEA 2000 GPS"
+#: the Logbook entry's title (its device)
+LOGBOOK_NAME = "Aurora"
 
 CONFIGURATION_YAML = """\
 homeassistant:
@@ -211,6 +269,16 @@ class HomeAssistantClient:
             )
         return dict(result)
 
+    async def options_flow(self, entry_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """Run an entry's options flow with one answer (unchanged fields keep their values)."""
+        result = await self._json(
+            "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
+        )
+        result = await self._json(
+            "POST", f"/api/config/config_entries/options/flow/{result['flow_id']}", json=answer
+        )
+        return dict(result)
+
     async def entity_rows(self) -> list[list[str]]:
         """[device, entity_id, state, unit] of every entity of the integration."""
         template = (
@@ -258,6 +326,149 @@ def start_vedirect(tty_dir: Path, interval: float) -> tuple[list[PtyDevice], lis
     return devices, coroutines
 
 
+def start_jbd(tty_dir: Path) -> tuple[list[PtyDevice], list[Any]]:
+    """A pty per simulated JBD battery with a fake BMS behind it; devices and server coroutines."""
+    tty_dir.mkdir(parents=True, exist_ok=True)
+    devices, coroutines = [], []
+    for name, capture in JBD_BATTERIES:
+        device = PtyDevice(tty_dir / name)
+        devices.append(device)
+        coroutines.append(SerialFakeBms(device, FakeBms(transcript(capture))).run())
+    return devices, coroutines
+
+
+async def add_jbd(client: HomeAssistantClient, devices: list[PtyDevice]) -> None:
+    """Each simulated battery through the JBD serial flow, then the bank through its flow."""
+    entry_ids = []
+    for device in devices:
+        result = await client.config_flow(
+            [
+                {"next_step_id": "jbd"},
+                {"next_step_id": "jbd_serial"},
+                {"serial_port": str(device.link)},
+            ]
+        )
+        outcome = result.get("title") or result.get("reason") or result.get("errors")
+        log(f"config flow JBD {device.link.name}: {result['type']} ({outcome})")
+        if result["type"] == "create_entry":
+            entry_ids.append(result["result"]["entry_id"])
+    result = await client.config_flow(
+        [
+            {"next_step_id": "bank"},
+            {"name": BANK_NAME, "members": entry_ids, "wiring": "series"},
+            {},
+        ]
+    )
+    log(f"config flow bank: {result['type']} ({result.get('title') or result.get('reason')})")
+
+
+async def start_gx(directory: Path) -> tuple[Broker, GxSimulator, dict[str, str]]:
+    """A broker (mosquitto with a password, else amqtt) and the GX simulator on it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    login = GX_LOGIN if find_mosquitto() else {}
+    users = {login["username"]: login["password"]} if login else None
+    broker = await asyncio.to_thread(start_broker, directory, users=users)
+    gx = GxSimulator(broker.host, broker.port, **login)  # type: ignore[arg-type]
+    await gx.start()
+    return broker, gx, login
+
+
+async def add_gx(client: HomeAssistantClient, broker: Broker, login: dict[str, str]) -> None:
+    """The simulated GX through the Venus GX config flow (plain MQTT 3.1.1)."""
+    answer = {"host": broker.host, "port": broker.port, "tls_mode": "off", "protocol": "3.1.1"}
+    result = await client.config_flow([{"next_step_id": "venus"}, {**answer, **login}])
+    outcome = result.get("title") or result.get("reason") or result.get("errors")
+    log(f"config flow Venus GX on {broker.host}:{broker.port}: {result['type']} ({outcome})")
+
+
+def plaka_fixes() -> list[tuple[float, dict[str, Any]]]:
+    """The plaka track as (seconds from its first fix, GX GPS topic suffix -> value); speed in m/s
+    (Venus OS publishes SI units), course in degrees."""
+    samples = load_nmea(FIXTURES / "gps" / "plaka.nmea")
+    first = samples[0].time
+    return [
+        (
+            (sample.time - first).total_seconds(),
+            {
+                f"{GPS_SERVICE}/Position/Latitude": sample.latitude,
+                f"{GPS_SERVICE}/Position/Longitude": sample.longitude,
+                f"{GPS_SERVICE}/Speed": round(sample.speed or 0.0, 3),
+                f"{GPS_SERVICE}/Course": sample.course,
+                f"{GPS_SERVICE}/Fix": 1,
+            },
+        )
+        for sample in samples
+    ]
+
+
+async def sail(gx: GxSimulator, fixes: list[tuple[float, dict[str, Any]]]) -> None:
+    """Publish the track as the GX's GPS in real time; at its end the boat stays there, still."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for offset, values in fixes:
+        delay = start + offset - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        gx.set_values(values)
+    gx.set_value(f"{GPS_SERVICE}/Speed", 0)
+    log("the plaka track has ended: the boat lies still")
+
+
+async def add_logbook(client: HomeAssistantClient, check: bool, timeout: float) -> None:
+    """The Logbook on the GX GPS's device tracker and speed, through the Logbook config flow,
+    once the tracker has a position (the flow checks it)."""
+    deadline = time.monotonic() + timeout
+    tracker = speed = None
+    rows: list[list[str]] = []
+    while time.monotonic() < deadline:
+        rows = await client.entity_rows()
+        gps = {row[1]: row[2] for row in rows if row[0] == GPS_DEVICE}
+        tracker = next((e for e, s in gps.items() if e.startswith("device_tracker.")), None)
+        speed = next((e for e in gps if e.startswith("sensor.") and e.endswith("_speed")), None)
+        if tracker and speed and gps[tracker] not in ("unavailable", "unknown"):
+            break
+        await asyncio.sleep(1)
+    else:
+        raise TimeoutError(f"the GX GPS has no position after {timeout:.0f} s")
+    states = {row[1] for row in rows}
+    house = "sensor.house_battery_"
+    answer: dict[str, Any] = {
+        "name": LOGBOOK_NAME,
+        "position": tracker,
+        "speed": speed,
+        "power_kind": "propulsion",
+        "conditions": [e for e in ("sensor.outside_temperature",) if e in states],
+        "export": {
+            key: entity
+            for key, entity in (
+                ("soc", "sensor.house_state_of_charge"),
+                ("current", f"{house}current"),
+                ("voltage", f"{house}voltage"),
+            )
+            if entity in states
+        },
+    }
+    result = await client.config_flow([{"next_step_id": "logbook"}, answer])
+    outcome = result.get("title") or result.get("reason") or result.get("errors")
+    log(f"config flow Logbook on {tracker}: {result['type']} ({outcome})")
+    if check and result["type"] == "create_entry":
+        options = await client.options_flow(
+            result["result"]["entry_id"], {"update_interval": 5, "min_trip_duration": 1}
+        )
+        log(f"options flow Logbook (shortest trip 1 min for the check): {options['type']}")
+
+
+def logbook_under_way(rows: list[list[str]]) -> bool:
+    """True when the logbook's rows show a trip under way with a distance."""
+    mine = {row[1].split(".", 1)[1]: row[2] for row in rows if row[0] == LOGBOOK_NAME}
+    prefix = LOGBOOK_NAME.lower()
+    return (
+        mine.get(f"{prefix}_navigation_state") == "under_way"
+        and mine.get(f"{prefix}_under_way") == "on"
+        and mine.get(f"{prefix}_trip_distance") not in (None, "unknown", "unavailable")
+    )
+
+
 def print_table(rows: list[list[str]]) -> None:
     """Entities grouped by device: entity, state, unit."""
     width = max((len(row[1]) for row in rows), default=10)
@@ -279,10 +490,17 @@ async def wait_live(client: HomeAssistantClient, timeout: float) -> list[list[st
         rows = await client.entity_rows()
         devices = {row[0] for row in rows}
         dead = [row for row in rows if row[2] == "unavailable"]
-        if len(devices) >= len(VEDIRECT_CAPTURES) and not dead:
+        dead += [row for row in rows if row[0] in JBD_DEVICES and row[2] == "unknown"]
+        expected = len(VEDIRECT_CAPTURES) + len(JBD_DEVICES) + len(GX_DEVICES) + 1
+        if (
+            len(devices) >= expected
+            and set(GX_DEVICES) <= devices
+            and not dead
+            and logbook_under_way(rows)
+        ):
             return rows
         await asyncio.sleep(1)
-    missing = sorted({row[1] for row in rows if row[2] == "unavailable"})
+    missing = sorted({row[1] for row in rows if row[2] in ("unavailable", "unknown")})
     raise TimeoutError(f"entities not live after {timeout:.0f} s: {missing[:20]}")
 
 
@@ -290,8 +508,18 @@ async def run(demo: Demo) -> int:
     """Start everything, set the integration up, then check or keep running."""
     write_config(demo)
     devices, replays = start_vedirect(demo.config_dir.parent / "tty", 1.0)
-    tasks = [asyncio.create_task(coroutine) for coroutine in replays]
+    jbd_devices, jbd_servers = start_jbd(demo.config_dir.parent / "tty")
+    tasks = [asyncio.create_task(coroutine) for coroutine in (*replays, *jbd_servers)]
     log(f"serving {len(devices)} VE.Direct captures on ptys in {devices[0].link.parent}")
+    log(f"simulating {len(jbd_devices)} JBD batteries on ptys {[d.link.name for d in jbd_devices]}")
+    broker, gx, gx_login = await start_gx(demo.config_dir.parent / "mqtt")
+    kind = "mosquitto" if gx_login else "amqtt (mosquitto is not installed)"
+    log(f"simulating GX {gx.portal_id} on {kind} at {broker.host}:{broker.port}")
+    fixes = plaka_fixes()
+    gx.set_values(fixes[0][1])  # the GPS is on the track from the first full publish
+    tasks.append(asyncio.create_task(sail(gx, fixes)))
+    hours = fixes[-1][0] / 3600
+    log(f"the GX GPS sails plaka.nmea in real time ({len(fixes)} fixes, {hours:.1f} h)")
     log_file = demo.config_dir / "home-assistant.log"
     cmd = [str(REPO / ".venv" / "bin" / "hass"), "-c", str(demo.config_dir), "--skip-pip"]
     cmd += ["--log-file", str(log_file)]
@@ -308,13 +536,18 @@ async def run(demo: Demo) -> int:
             await client.wait_started(300, process)
             await client.onboard_or_login()
             await client.wait_running(300)
+            # the GX and the logbook first: the logbook watches the boat sail while the rest is
+            # set up (a trip is announced once it has lasted its minimum duration)
+            await add_gx(client, broker, gx_login)
+            await add_logbook(client, demo.check, 120)
             for device in devices:
                 result = await client.config_flow(
                     [{"next_step_id": "vedirect"}, {"serial_port": str(device.link)}]
                 )
                 outcome = result.get("title") or result.get("reason") or result.get("errors")
                 log(f"config flow {device.link.name}: {result['type']} ({outcome})")
-            rows = await wait_live(client, 120)
+            await add_jbd(client, jbd_devices)
+            rows = await wait_live(client, 300)
             print_table(rows)
             if demo.check:
                 log(f"check passed: {len(rows)} live entities")
@@ -340,8 +573,10 @@ async def run(demo: Demo) -> int:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for device in devices:
+        for device in (*devices, *jbd_devices):
             device.unplug()
+        await gx.stop()
+        await asyncio.to_thread(broker.stop)
 
 
 def main() -> int:

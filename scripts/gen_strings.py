@@ -50,14 +50,16 @@ def entity_strings() -> dict[str, dict[str, dict[str, Any]]]:
         for platform, names in getattr(module, "NAMES", {}).items():
             rows = result.setdefault(platform, {})
             for key, name in names.items():
-                _merge(rows, {key: {"name": name}}, module.__name__)
+                # a translation_key may be shared by several tables (with its enum states)
+                _merge(rows.setdefault(key, {}), {"name": name}, module.__name__)
         for value in vars(module).values():
             if not isinstance(value, tuple):
                 continue
             for row in value:
                 if isinstance(row, VictronEntityDescription) and getattr(row, "options", None):
                     sensor = result["sensor"][str(row.translation_key)]
-                    sensor["state"] = {option: state_name(option) for option in row.options}
+                    states = sensor.setdefault("state", {})
+                    states.update({option: state_name(option) for option in row.options})
     return result
 
 
@@ -106,7 +108,15 @@ def strings() -> dict[str, Any]:
             }
         },
         "entity": entity_strings(),
+        **service_strings(),
     }
+
+
+def service_strings() -> dict[str, Any]:
+    """The "services" and "exceptions" sections from services.py's STRINGS."""
+    from custom_components.victron_venus import services
+
+    return {key: services.STRINGS[key] for key in ("services", "exceptions")}
 
 
 def main() -> None:

@@ -7,9 +7,12 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from tests.shared import REPO, fixture_path
 
 
+@pytest.mark.timeout(660)  # the logbook needs its boat to sail a minute and a half
 def test_develop_check_prints_live_entities_from_the_captures() -> None:
     """Exit 0, every demo device listed, and values that are in the captures."""
     fixture_path("vedirect")  # fails loudly when ../shared is missing
@@ -19,7 +22,7 @@ def test_develop_check_prints_live_entities_from_the_captures() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=600,
         env=env,
         check=False,
     )
@@ -50,4 +53,51 @@ def test_develop_check_prints_live_entities_from_the_captures() -> None:
     assert rows["sensor.smartsolar_mppt_150_70_rev2_pv_power"] == ("412", "W")
     assert rows["sensor.bluesolar_mppt_75_15_yield_total"][1] == "kWh"
     assert 11.0 < float(rows["sensor.bmv_700_battery_voltage"][0]) < 14.0
+    # the two simulated JBD batteries (the btsnoop captures' frames on ptys) and their bank
+    for device in ("JBD battery fore", "JBD battery aft", "House bank"):
+        assert f"\n{device}\n" in out, device
+    assert rows["sensor.jbd_battery_fore_cell_4_voltage"] == ("3.417", "V")
+    assert rows["sensor.jbd_battery_fore_nominal_capacity"] == ("280.0", "Ah")
+    assert rows["sensor.jbd_battery_aft_cell_3_voltage"][0] in {"3.53", "3.531"}
+    assert "sensor.jbd_battery_aft_cell_5_voltage" not in rows  # 4S: four cell sensors
+    fore = float(rows["sensor.jbd_battery_fore_battery_voltage"][0])
+    aft = float(rows["sensor.jbd_battery_aft_battery_voltage"][0])
+    bank = float(rows["sensor.house_bank_battery_voltage"][0])
+    assert abs(bank - (fore + aft)) < 0.02  # series; the replay may move one step between rows
+    assert rows["sensor.house_bank_cell_count"][0] == "8"
+    assert re.search(r"sensor\.house_bank_highest_cell +JBD battery aft, cell 3 *\n", out)
+    assert rows["binary_sensor.house_bank_cell_voltage_above_limit"][0] == "on"
+    # the simulated Venus GX (the boat recording over mosquitto, set up through the GX flow)
+    for device in (
+        "Ekrano GX",
+        "House",
+        "Starter",
+        "Bimini",
+        "House inverter/charger",
+        "NMEA 2000 GPS",
+        "Fuel",
+        "Fresh Water",
+        "Black Water",
+        "Fridge Temp",
+    ):
+        assert f"\n{device}\n" in out, device
+    assert rows["sensor.house_battery_voltage"] == ("13.7", "V")  # SmartShunt battery/275
+    assert rows["sensor.starter_battery_voltage"] == ("13.34", "V")  # BMV-700 battery/289
+    assert rows["sensor.bimini_yield_total"] == ("1922.4", "kWh")
+    assert rows["sensor.bimini_state"][0] == "float"
+    assert rows["sensor.house_inverter_charger_ac_input_voltage_l1"] == ("120.32", "V")
+    assert rows["sensor.fuel_remaining"] == ("27.441", "L")  # 0.027441 m³
+    assert rows["sensor.ekrano_gx_state_of_charge"] == ("100", "%")
+    # the GX GPS sails plaka.nmea (5-6 kn, m/s on Venus OS), and the Logbook has a trip under way
+    speed, unit = rows["sensor.nmea_2000_gps_speed"]
+    assert unit == "m/s" and 1.0 < float(speed) < 4.0
+    assert "\nAurora\n" in out
+    assert rows["sensor.aurora_navigation_state"][0] == "under_way"
+    assert rows["binary_sensor.aurora_under_way"][0] == "on"
+    distance, unit = rows["sensor.aurora_trip_distance"]
+    assert unit == "nmi" and 0.1 <= float(distance) < 1.0
+    assert rows["sensor.aurora_trip_average_speed"][1] == "kn"
+    assert 4.0 < float(rows["sensor.aurora_trip_average_speed"][0]) < 7.5
+    assert rows["sensor.aurora_log"][1] == "nmi"
+    assert rows["sensor.fridge_temp_temperature"] == ("6.225", "°C")
     assert not [entity for entity, (state, _) in rows.items() if state == "unavailable"]

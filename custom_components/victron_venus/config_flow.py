@@ -6,7 +6,7 @@ write its state); a type may add its own fields through `options_fields(entry)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlowWithReload
@@ -22,16 +22,39 @@ from .const import (
     MAX_UPDATE_INTERVAL,
     EntryType,
 )
+from .flows import bank as bank_flow, jbd as jbd_flow, logbook as logbook_flow, venus as venus_flow
+from .flows.bank import BankFlowMixin
+from .flows.jbd import JBDFlowMixin
+from .flows.logbook import LogbookFlowMixin
 from .flows.vedirect import VEDirectFlowMixin
+from .flows.venus import VenusFlowMixin
 
 #: the menu, in order: (entry type, its first step)
-MENU: tuple[EntryType, ...] = (EntryType.VEDIRECT,)
+MENU: tuple[EntryType, ...] = (
+    EntryType.VEDIRECT,
+    EntryType.VENUS,
+    EntryType.JBD,
+    EntryType.BANK,
+    EntryType.LOGBOOK,
+)
 
 #: per entry type: extra option fields beside the update interval
-OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {}
+OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {
+    EntryType.JBD: jbd_flow.options_fields,
+    EntryType.BANK: bank_flow.options_fields,
+    EntryType.VENUS: venus_flow.options_fields,
+    EntryType.LOGBOOK: logbook_flow.options_fields,
+}
 
 
-class VictronVenusConfigFlow(VEDirectFlowMixin, domain=DOMAIN):
+class VictronVenusConfigFlow(
+    VEDirectFlowMixin,
+    VenusFlowMixin,
+    JBDFlowMixin,
+    BankFlowMixin,
+    LogbookFlowMixin,
+    domain=DOMAIN,
+):
     """Add a VE.Direct device, a Venus GX, a JBD battery, a battery bank or a logbook."""
 
     VERSION = 1
@@ -53,6 +76,13 @@ class VictronVenusConfigFlow(VEDirectFlowMixin, domain=DOMAIN):
         kind = entry_type(self._get_reconfigure_entry())
         step: Callable[[], Any] = getattr(self, f"async_step_reconfigure_{kind.value}")
         result: ConfigFlowResult = await step()
+        return result
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Reauth (the entry's credentials were refused): the entry type's own reauth step."""
+        kind = entry_type(self._get_reauth_entry())
+        step: Callable[[Mapping[str, Any]], Any] = getattr(self, f"async_step_reauth_{kind.value}")
+        result: ConfigFlowResult = await step(entry_data)
         return result
 
 

@@ -24,8 +24,17 @@ VEDIRECT_BAUDRATE: Final = 19200
 #: How long the config flow waits for a verified record (seconds).
 VEDIRECT_PROBE_TIMEOUT: Final = 5.0
 
+#: JBD BMS serial settings (protocols.md §2.1: 9600 8N1).
+JBD_BAUDRATE: Final = 9600
+#: Default seconds between two polls of a JBD battery (0x03 + 0x04).
+JBD_DEFAULT_POLL_INTERVAL: Final = 10
+
 
 class EntryType(StrEnum):
     """The config entry types of the one integration (DESIGN.md, "Sources of data")."""
 
     VEDIRECT = "vedirect"
+    VENUS = "venus"
+    JBD = "jbd"
+    BANK = "bank"
+    LOGBOOK = "logbook"

@@ -11,7 +11,17 @@ from homeassistant.core import HomeAssistant
 from . import VictronConfigEntry
 
 #: Keys whose values never leave the machine: credentials and device serial numbers.
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, "SER#", "serial", "unique_id", "portal_id", "title"}
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    "SER#",
+    "serial",
+    "unique_id",
+    "portal_id",
+    "title",
+    "address",  # a JBD battery's Bluetooth address
+    "discovery_keys",  # they hold the same address
+}
 
 
 async def async_get_config_entry_diagnostics(

@@ -131,12 +131,14 @@ class VictronEntityDescription(EntityDescription):
 
     `value_fn` turns the device's data into the state (default: `data.get(key)`);
     `exists_fn` decides from the first data that holds it whether the device has this entity
-    (default: the key is present); `discrete` entities write at once on change.
+    (default: the key is present); `discrete` entities write at once on change;
+    `attributes_fn` gives the state attributes (small JSON-safe values; a change writes at once).
     """
 
     value_fn: Callable[[DeviceData], Any] | None = None
     exists_fn: Callable[[DeviceData], bool] | None = None
     discrete: bool = False
+    attributes_fn: Callable[[DeviceData], Mapping[str, Any] | None] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +149,20 @@ class VictronSensorEntityDescription(VictronEntityDescription, SensorEntityDescr
 @dataclass(frozen=True, kw_only=True)
 class VictronBinarySensorEntityDescription(VictronEntityDescription, BinarySensorEntityDescription):
     """A binary sensor row of a description table."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronTrackerEntityDescription(VictronEntityDescription):
+    """A device_tracker row: `value_fn` gives (latitude °, longitude °, accuracy m) or None."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VictronImageEntityDescription(VictronEntityDescription):
+    """An image row: `value_fn` gives a version (a new value = a new image), `image_fn` the
+    image bytes (None = no image) of type `content_type`."""
+
+    image_fn: Callable[[DeviceData], bytes | None]
+    content_type: str = "image/svg+xml"
 
 
 class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
@@ -166,6 +182,10 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         self._value_fn = description.value_fn or _getter(description.key)
         self._discrete = description.discrete
         self._value: Any = self._value_fn(coordinator.data)
+        self._attrs_fn = description.attributes_fn
+        self._attrs: Mapping[str, Any] | None = (
+            None if self._attrs_fn is None else self._attrs_fn(coordinator.data)
+        )
         self._written: tuple[bool, Any] | None = None
         self._last_write = 0.0
         self._timer: Any = None
@@ -194,7 +214,15 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         value = self._value_fn(self.coordinator.data)
         available = self.coordinator.last_update_success
         written = self._written
-        if written is not None and written[0] == available and written[1] == value:
+        attrs_changed = (
+            self._attrs_fn is not None and self._attrs_fn(self.coordinator.data) != self._attrs
+        )
+        if (
+            written is not None
+            and written[0] == available
+            and written[1] == value
+            and not attrs_changed
+        ):
             return
         interval = self.coordinator.write_interval
         elapsed = time.monotonic() - self._last_write
@@ -203,6 +231,7 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             or written[0] != available
             or interval <= 0
             or elapsed >= interval
+            or attrs_changed
             or (self._discrete and written[1] != value)
         ):
             self._write(value, available)
@@ -217,9 +246,16 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         if self._written != (available, value):  # a value that flipped back costs no write
             self._write(value, available)
 
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The attributes of the last write (rows with an `attributes_fn` only)."""
+        return self._attrs
+
     @callback
     def _write(self, value: Any, available: bool) -> None:
         self._cancel_timer()
+        if self._attrs_fn is not None:
+            self._attrs = self._attrs_fn(self.coordinator.data)
         self._value = value
         self._written = (available, value)
         self._last_write = time.monotonic()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import AsyncIterator
+import contextlib
 from pathlib import Path
 import sys
 import tempfile
@@ -27,14 +29,19 @@ sys.path.insert(0, str(REPO))
 BMV = FIXTURES / "vedirect" / "karioja_bvm702.dump"
 
 
-async def _hass(config_dir: Path) -> Any:
+@contextlib.asynccontextmanager
+async def running_hass(config_dir: Path) -> AsyncIterator[Any]:
+    """An in-process Home Assistant (phcc's test instance) that allows custom integrations;
+    stopped on exit, which also ends the recorder's thread so the process can exit."""
     from homeassistant import loader
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
-    context = async_test_home_assistant(config_dir=str(config_dir))
-    hass = await context.__aenter__()
-    hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # allow custom integrations
-    return context, hass
+    async with async_test_home_assistant(config_dir=str(config_dir)) as hass:
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # allow custom integrations
+        try:
+            yield hass
+        finally:
+            await hass.async_stop(force=True)
 
 
 async def _entry(hass: Any, path: str, unique_id: str, interval: int) -> Any:
@@ -187,11 +194,8 @@ async def recorder_rows(hass: Any, config_dir: Path, scale: float) -> list[list[
 
 async def _run_all(config_dir: Path, scale: float) -> tuple[Any, Any]:
     """One Home Assistant for both measurements (the usb component registers process-wide)."""
-    context, hass = await _hass(config_dir)
-    try:
+    async with running_hass(config_dir) as hass:
         return await loop_cost(hass, config_dir), await recorder_rows(hass, config_dir, scale)
-    finally:
-        await context.__aexit__(None, None, None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,18 +8,11 @@ counters (BMV H17/H18, MPPT H19/H20) are total_increasing kWh for the Energy das
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     PERCENTAGE,
-    EntityCategory,
     UnitOfApparentPower,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfPower,
     UnitOfTemperature,
     UnitOfTime,
 )
@@ -30,71 +23,14 @@ from ..entity import (
     VictronSensorEntityDescription,
 )
 from ..protocol import vedirect as ve
-
-AMP_HOURS = "Ah"
-MEASUREMENT = SensorStateClass.MEASUREMENT
-DIAG = EntityCategory.DIAGNOSTIC
-
-
-def _measure(
-    key: str,
-    translation_key: str,
-    unit: str | None,
-    device_class: SensorDeviceClass | None,
-    *,
-    enabled: bool = True,
-    diagnostic: bool = False,
-    state_class: SensorStateClass | None = MEASUREMENT,
-    precision: int | None = None,
-) -> VictronSensorEntityDescription:
-    return VictronSensorEntityDescription(
-        key=key,
-        translation_key=translation_key,
-        native_unit_of_measurement=unit,
-        device_class=device_class,
-        state_class=state_class,
-        entity_registry_enabled_default=enabled,
-        entity_category=DIAG if diagnostic else None,
-        suggested_display_precision=precision,
-    )
-
-
-def _volts(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
-    return _measure(
-        key, tk, UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, precision=2, **kw
-    )
-
-
-def _amps(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
-    return _measure(
-        key, tk, UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, precision=2, **kw
-    )
-
-
-def _watts(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
-    return _measure(key, tk, UnitOfPower.WATT, SensorDeviceClass.POWER, precision=0, **kw)
-
-
-def _amp_hours(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
-    return _measure(key, tk, AMP_HOURS, None, precision=1, **kw)
+from .common import DIAG, amp_hours, amps, energy, sensor, volts, watts
 
 
 def _count(key: str, tk: str) -> VictronSensorEntityDescription:
-    return _measure(
+    return sensor(
         key, tk, None, None, diagnostic=True, enabled=False,
         state_class=SensorStateClass.TOTAL_INCREASING,
     )  # fmt: skip
-
-
-def _energy(key: str, tk: str, *, counter: bool = True) -> VictronSensorEntityDescription:
-    return _measure(
-        key,
-        tk,
-        UnitOfEnergy.KILO_WATT_HOUR,
-        SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING if counter else None,
-        precision=2,
-    )
 
 
 def _enum(key: str, tk: str, *, diagnostic: bool = False) -> VictronSensorEntityDescription:
@@ -137,37 +73,37 @@ def _bitmask(key: str, tk: str, *, diagnostic: bool = False) -> VictronSensorEnt
 
 SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     # battery
-    _volts("V", "battery_voltage"),
-    _volts("V2", "battery_voltage_2"),
-    _volts("V3", "battery_voltage_3"),
-    _volts("VS", "starter_voltage"),
-    _volts("VM", "midpoint_voltage"),
-    _measure("DM", "midpoint_deviation", PERCENTAGE, None, precision=1),
-    _amps("I", "battery_current"),
-    _amps("I2", "battery_current_2"),
-    _amps("I3", "battery_current_3"),
-    _watts("P", "battery_power"),
-    _amp_hours("CE", "consumed_amp_hours"),
-    _measure("SOC", "state_of_charge", PERCENTAGE, SensorDeviceClass.BATTERY, precision=1),
-    _measure("TTG", "time_to_go", UnitOfTime.MINUTES, SensorDeviceClass.DURATION, precision=0),
-    _measure("T", "battery_temperature", UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE),
+    volts("V", "battery_voltage"),
+    volts("V2", "battery_voltage_2"),
+    volts("V3", "battery_voltage_3"),
+    volts("VS", "starter_voltage"),
+    volts("VM", "midpoint_voltage"),
+    sensor("DM", "midpoint_deviation", PERCENTAGE, None, precision=1),
+    amps("I", "battery_current"),
+    amps("I2", "battery_current_2"),
+    amps("I3", "battery_current_3"),
+    watts("P", "battery_power"),
+    amp_hours("CE", "consumed_amp_hours"),
+    sensor("SOC", "state_of_charge", PERCENTAGE, SensorDeviceClass.BATTERY, precision=1),
+    sensor("TTG", "time_to_go", UnitOfTime.MINUTES, SensorDeviceClass.DURATION, precision=0),
+    sensor("T", "battery_temperature", UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE),
     # solar
-    _volts("VPV", "pv_voltage"),
-    _watts("PPV", "pv_power"),
-    _amps("IL", "load_current"),
+    volts("VPV", "pv_voltage"),
+    watts("PPV", "pv_power"),
+    amps("IL", "load_current"),
     # inverter and DC-DC
-    _volts("AC_OUT_V", "ac_output_voltage"),
-    _amps("AC_OUT_I", "ac_output_current"),
-    _measure(
+    volts("AC_OUT_V", "ac_output_voltage"),
+    amps("AC_OUT_I", "ac_output_current"),
+    sensor(
         "AC_OUT_S",
         "ac_output_apparent_power",
         UnitOfApparentPower.VOLT_AMPERE,
         SensorDeviceClass.APPARENT_POWER,
         precision=0,
     ),
-    _volts("DC_IN_V", "dc_input_voltage"),
-    _amps("DC_IN_I", "dc_input_current"),
-    _watts("DC_IN_P", "dc_input_power"),
+    volts("DC_IN_V", "dc_input_voltage"),
+    amps("DC_IN_I", "dc_input_current"),
+    watts("DC_IN_P", "dc_input_power"),
     # states and reasons
     _enum("CS", "device_state"),
     _enum("ERR", "charger_error"),
@@ -178,23 +114,23 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _bitmask("WARN", "warning_reason"),
     _bitmask("OR", "off_reason", diagnostic=True),
     # energy counters for the Energy dashboard
-    _energy("H17", "discharged_energy"),
-    _energy("H18", "charged_energy"),
-    _energy("H19", "yield_total"),
-    _energy("H20", "yield_today"),
-    _energy("H22", "yield_yesterday", counter=False),
-    _watts("H21", "max_power_today", diagnostic=True),
-    _watts("H23", "max_power_yesterday", diagnostic=True),
+    energy("H17", "discharged_energy"),
+    energy("H18", "charged_energy"),
+    energy("H19", "yield_total"),
+    energy("H20", "yield_today"),
+    energy("H22", "yield_yesterday", counter=False),
+    watts("H21", "max_power_today", diagnostic=True),
+    watts("H23", "max_power_yesterday", diagnostic=True),
     # BMV history
-    _amp_hours("H1", "deepest_discharge", diagnostic=True, enabled=False),
-    _amp_hours("H2", "last_discharge", diagnostic=True, enabled=False),
-    _amp_hours("H3", "average_discharge", diagnostic=True, enabled=False),
+    amp_hours("H1", "deepest_discharge", diagnostic=True, enabled=False),
+    amp_hours("H2", "last_discharge", diagnostic=True, enabled=False),
+    amp_hours("H3", "average_discharge", diagnostic=True, enabled=False),
     _count("H4", "charge_cycles"),
     _count("H5", "full_discharges"),
-    _amp_hours("H6", "cumulative_amp_hours_drawn", diagnostic=True, enabled=False),
-    _volts("H7", "minimum_battery_voltage", diagnostic=True, enabled=False),
-    _volts("H8", "maximum_battery_voltage", diagnostic=True, enabled=False),
-    _measure(
+    amp_hours("H6", "cumulative_amp_hours_drawn", diagnostic=True, enabled=False),
+    volts("H7", "minimum_battery_voltage", diagnostic=True, enabled=False),
+    volts("H8", "maximum_battery_voltage", diagnostic=True, enabled=False),
+    sensor(
         "H9",
         "time_since_full_charge",
         UnitOfTime.SECONDS,
@@ -207,9 +143,9 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _count("H12", "high_voltage_alarms"),
     _count("H13", "low_starter_voltage_alarms"),
     _count("H14", "high_starter_voltage_alarms"),
-    _volts("H15", "minimum_starter_voltage", diagnostic=True, enabled=False),
-    _volts("H16", "maximum_starter_voltage", diagnostic=True, enabled=False),
-    _measure("HSDS", "day_sequence_number", None, None, diagnostic=True, enabled=False),
+    volts("H15", "minimum_starter_voltage", diagnostic=True, enabled=False),
+    volts("H16", "maximum_starter_voltage", diagnostic=True, enabled=False),
+    sensor("HSDS", "day_sequence_number", None, None, diagnostic=True, enabled=False),
 )
 
 BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (

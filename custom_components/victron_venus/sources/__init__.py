@@ -12,6 +12,10 @@ from .base import Source
 
 SOURCES: dict[EntryType, str] = {
     EntryType.VEDIRECT: "vedirect:VEDirectSource",
+    EntryType.VENUS: "venus:VenusSource",
+    EntryType.JBD: "jbd:JBDSource",
+    EntryType.BANK: "bank:BankSource",
+    EntryType.LOGBOOK: "logbook:LogbookSource",
 }
 
 

@@ -7,7 +7,7 @@ A source never touches entities. It pushes each device's latest values into the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -37,11 +37,16 @@ class Source(ABC):
         self.devices: dict[str, DeviceCoordinator] = {}
         self._unsub_freshness: CALLBACK_TYPE | None = None
 
-    @abstractmethod
+    #: Description rows by platform; a source whose rows depend on the device (a GX service
+    #: type) overrides `descriptions` instead.
+    tables: Mapping[Platform, Sequence[VictronEntityDescription]] = {}
+
     def descriptions(
         self, coordinator: DeviceCoordinator, platform: Platform
     ) -> Sequence[VictronEntityDescription]:
-        """The description rows that may apply to this device on `platform`."""
+        """The rows that may apply to this device on `platform`; a row becomes an entity once
+        its key appears in the device's data."""
+        return self.tables.get(platform, ())
 
     @abstractmethod
     async def async_start(self) -> None:

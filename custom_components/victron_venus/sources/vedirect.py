@@ -6,7 +6,6 @@ bytes (serialx) → `VEDirectParser.feed` (verified, merged records) → the dev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -27,7 +26,7 @@ from ..const import (
     VEDIRECT_PROBE_TIMEOUT,
 )
 from ..descriptions.vedirect import BINARY_SENSORS, SENSORS
-from ..entity import DeviceCoordinator, VictronEntityDescription, update_interval_of
+from ..entity import DeviceCoordinator, update_interval_of
 from ..protocol.vedirect import VEDirectParser, VEDirectRecord
 from ..transport.serial import SerialConnection, SerialPortError, async_open_serial
 from .base import Source
@@ -167,15 +166,10 @@ class VEDirectSource(Source):
             self.path, VEDIRECT_BAUDRATE, self._on_data, self._on_connection
         )
 
-    def descriptions(
-        self, coordinator: DeviceCoordinator, platform: Platform
-    ) -> Sequence[VictronEntityDescription]:
-        """Every VE.Direct row; a row becomes an entity once its label appears."""
-        if platform is Platform.SENSOR:
-            return SENSORS
-        if platform is Platform.BINARY_SENSOR:
-            return BINARY_SENSORS
-        return ()
+    tables = {
+        Platform.SENSOR: SENSORS,
+        Platform.BINARY_SENSOR: BINARY_SENSORS,
+    }
 
     async def async_start(self) -> None:
         """Open the port (ConfigEntryNotReady if it cannot be opened) and start reading."""
