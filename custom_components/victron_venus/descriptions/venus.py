@@ -24,7 +24,6 @@ from homeassistant.const import (
     DEGREE,
     PERCENTAGE,
     REVOLUTIONS_PER_MINUTE,
-    EntityCategory,
     UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
@@ -46,11 +45,9 @@ from ..entity import (
     VictronTrackerEntityDescription,
 )
 from ..protocol import vedirect as ve
+from .common import AMP_HOURS, DIAG, MEASUREMENT, sensor
 
-AMP_HOURS: Final = "Ah"
-MEASUREMENT: Final = SensorStateClass.MEASUREMENT
 TOTAL_INCREASING: Final = SensorStateClass.TOTAL_INCREASING
-DIAG: Final = EntityCategory.DIAGNOSTIC
 PHASES: Final = ("L1", "L2", "L3")
 
 # --- code tables (protocols.md §3.7), names ready to be enum options ------------------------------
@@ -226,16 +223,17 @@ def _sensor(
     value_fn: Callable[..., Any] | None = None,
     placeholders: Mapping[str, str] | None = None,
 ) -> VictronSensorEntityDescription:
-    return VictronSensorEntityDescription(
-        key=key,
-        translation_key=translation_key,
-        translation_placeholders=placeholders,
-        native_unit_of_measurement=unit,
-        device_class=device_class,
+    """A GX sensor row: `common.sensor` with the value read as a cleaned number by default."""
+    return sensor(
+        key,
+        translation_key,
+        unit,
+        device_class,
         state_class=state_class,
-        suggested_display_precision=precision,
-        entity_registry_enabled_default=enabled,
-        entity_category=DIAG if diagnostic else None,
+        precision=precision,
+        enabled=enabled,
+        diagnostic=diagnostic,
+        translation_placeholders=placeholders,
         value_fn=value_fn or _number(key),
     )
 
