@@ -44,6 +44,38 @@ async def running_hass(config_dir: Path) -> AsyncIterator[Any]:
             await hass.async_stop(force=True)
 
 
+async def async_states_rows(hass: Any, entries: dict[Any, Any]) -> dict[Any, int]:
+    """Rows in the recorder's `states` table per config entry (key → count), for the entities
+    the entity registry gives each entry now. Waits for the recorder's queue first."""
+    from homeassistant.components.recorder import get_instance
+    from homeassistant.helpers import entity_registry as er
+    from sqlalchemy import text
+
+    instance = get_instance(hass)
+    registry = er.async_get(hass)
+    ids = {
+        key: [e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)]
+        for key, entry in entries.items()
+    }
+
+    def count() -> dict[Any, int]:
+        with instance.engine.connect() as conn:  # type: ignore[union-attr]
+            result = {}
+            for key, entity_ids in ids.items():
+                marks = ", ".join(f":e{i}" for i in range(len(entity_ids)))
+                result[key] = conn.execute(
+                    text(
+                        "SELECT count(*) FROM states JOIN states_meta USING (metadata_id) "
+                        f"WHERE states_meta.entity_id IN ({marks})"
+                    ),
+                    {f"e{i}": entity_id for i, entity_id in enumerate(entity_ids)},
+                ).scalar_one()
+            return result
+
+    await instance.async_block_till_done()
+    return dict(await instance.async_add_executor_job(count))
+
+
 async def _entry(hass: Any, path: str, unique_id: str, interval: int) -> Any:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -112,10 +144,8 @@ async def recorder_rows(hass: Any, config_dir: Path, scale: float) -> list[list[
     5/scale s), so the result is the rows of 453 device-seconds, counted in the SQLite database
     and expressed per device-hour.
     """
-    from homeassistant.components.recorder import get_instance
-    from homeassistant.helpers import entity_registry as er, recorder as recorder_helper
+    from homeassistant.helpers import recorder as recorder_helper
     from homeassistant.setup import async_setup_component
-    from sqlalchemy import text
 
     from tests.fakes.vedirect_device import PtyDevice, VEDirectReplay
 
@@ -138,44 +168,15 @@ async def recorder_rows(hass: Any, config_dir: Path, scale: float) -> list[list[
             f"rec{interval}",
             interval / scale,  # type: ignore[arg-type]
         )
-    instance = get_instance(hass)
-    registry = er.async_get(hass)
-    entity_ids = {
-        interval: [e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)]
-        for interval, entry in entries.items()
-    }
-
-    def counts() -> dict[int, int]:
-        with instance.engine.connect() as conn:  # type: ignore[union-attr]
-            result = {}
-            for interval, ids in entity_ids.items():
-                marks = ", ".join(f":e{i}" for i in range(len(ids)))
-                result[interval] = conn.execute(
-                    text(
-                        "SELECT count(*) FROM states JOIN states_meta USING (metadata_id) "
-                        f"WHERE states_meta.entity_id IN ({marks})"
-                    ),
-                    {f"e{i}": entity_id for i, entity_id in enumerate(ids)},
-                ).scalar_one()
-            return result
-
     tasks = [asyncio.create_task(replay.run()) for replay in replays.values()]
     try:
         while min(replay.sent for replay in replays.values()) < 5:  # entities exist, first writes
             await asyncio.sleep(0.05)
-        entity_ids = {
-            interval: [
-                e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)
-            ]
-            for interval, entry in entries.items()
-        }
-        await instance.async_block_till_done()
-        before = await instance.async_add_executor_job(counts)
+        before = await async_states_rows(hass, entries)
         sent_before = {k: r.sent for k, r in replays.items()}
         await asyncio.gather(*tasks)
         await asyncio.sleep(10 / scale)  # the last deferred writes
-        await instance.async_block_till_done()
-        after = await instance.async_add_executor_job(counts)
+        after = await async_states_rows(hass, entries)
     finally:
         for task in tasks:
             task.cancel()

@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from scripts.benchmarks._common import REPO, table
-from scripts.benchmarks.ha_vedirect import running_hass
+from scripts.benchmarks.ha_vedirect import async_states_rows, running_hass
 
 sys.path.insert(0, str(REPO))
 
@@ -155,10 +155,8 @@ async def loop_cost(hass: Any, directory: Path) -> list[list[object]]:
 
 async def recorder_rows(hass: Any, directory: Path, seconds: float) -> list[list[object]]:
     """(c): states rows per hour written by the real recorder, default vs every change."""
-    from homeassistant.components.recorder import get_instance
-    from homeassistant.helpers import entity_registry as er, recorder as recorder_helper
+    from homeassistant.helpers import recorder as recorder_helper
     from homeassistant.setup import async_setup_component
-    from sqlalchemy import text
 
     recorder_helper.async_initialize_recorder(hass)
     db = directory / "venus-bench.db"
@@ -192,34 +190,9 @@ async def recorder_rows(hass: Any, directory: Path, seconds: float) -> list[list
 
         driver = asyncio.create_task(drive())
         await asyncio.sleep(6)  # entities created, first writes done, one interval passed
-        instance = get_instance(hass)
-        await instance.async_block_till_done()
-        registry = er.async_get(hass)
-        ids = {
-            interval: [
-                e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)
-            ]
-            for interval, entry in entries.items()
-        }
-
-        def counts() -> dict[int, int]:
-            with instance.engine.connect() as conn:  # type: ignore[union-attr]
-                result = {}
-                for interval, entity_ids in ids.items():
-                    marks = ", ".join(f":e{i}" for i in range(len(entity_ids)))
-                    result[interval] = conn.execute(
-                        text(
-                            "SELECT count(*) FROM states JOIN states_meta USING (metadata_id) "
-                            f"WHERE states_meta.entity_id IN ({marks})"
-                        ),
-                        {f"e{i}": entity_id for i, entity_id in enumerate(entity_ids)},
-                    ).scalar_one()
-                return result
-
-        before = await instance.async_add_executor_job(counts)
+        before = await async_states_rows(hass, entries)
         await asyncio.sleep(seconds)
-        await instance.async_block_till_done()
-        after = await instance.async_add_executor_job(counts)
+        after = await async_states_rows(hass, entries)
         stop.set()
         await driver
         per_hour = {k: (after[k] - before[k]) * 3600 / seconds for k in entries}
