@@ -2,9 +2,11 @@
 
 Everything is collected from the integration's own modules, so a new entry type needs no edit
 here: each `flows/<type>.py` has `STRINGS` (menu entry, steps, errors, aborts) and optionally
-`OPTIONS_STRINGS`; each `descriptions/<type>.py` has `NAMES` (entity names by platform and
-translation_key), and the enum states come from the description rows' options. Run with
-`.venv/bin/python scripts/gen_strings.py`; a test checks the committed files are current.
+`OPTIONS_STRINGS`, `ISSUES` (repair issues: {"title", "description"} or a fix flow) and
+`EXCEPTIONS` (translated errors: {"message"}); each `descriptions/<type>.py` has `NAMES`
+(entity names by platform and translation_key), and the enum states come from the description
+rows' options. Run with `.venv/bin/python scripts/gen_strings.py`; a test checks the committed
+files are current.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def strings() -> dict[str, Any]:
         "the latest value; states, errors and alarms are written at once. 0 writes every change "
         "(a much larger database)."
     }
+    issues: dict[str, Any] = {}
+    exceptions: dict[str, Any] = {}
     for module in _modules(flows):
         where = module.__name__
         flow_strings = getattr(module, "STRINGS", {})
@@ -85,6 +89,8 @@ def strings() -> dict[str, Any]:
         _merge(steps, flow_strings.get("step", {}), where)
         _merge(errors, flow_strings.get("error", {}), where)
         _merge(aborts, flow_strings.get("abort", {}), where)
+        _merge(issues, getattr(module, "ISSUES", {}), where)
+        _merge(exceptions, getattr(module, "EXCEPTIONS", {}), where)
         options = getattr(module, "OPTIONS_STRINGS", {})
         _merge(option_data, options.get("data", {}), where)
         _merge(option_descriptions, options.get("data_description", {}), where)
@@ -108,15 +114,19 @@ def strings() -> dict[str, Any]:
             }
         },
         "entity": entity_strings(),
-        **service_strings(),
+        **service_strings(exceptions),
+        **({"issues": issues} if issues else {}),
     }
 
 
-def service_strings() -> dict[str, Any]:
-    """The "services" and "exceptions" sections from services.py's STRINGS."""
+def service_strings(exceptions: dict[str, Any]) -> dict[str, Any]:
+    """The "services" and "exceptions" sections: services.py's STRINGS, plus the `EXCEPTIONS`
+    (translated HomeAssistantError / ConfigEntryNotReady texts) of every flows/ module."""
     from custom_components.victron_venus import services
 
-    return {key: services.STRINGS[key] for key in ("services", "exceptions")}
+    merged = dict(services.STRINGS["exceptions"])
+    _merge(merged, exceptions, "flows")
+    return {"services": services.STRINGS["services"], "exceptions": merged}
 
 
 def main() -> None:
