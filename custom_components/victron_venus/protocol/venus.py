@@ -21,6 +21,11 @@ volumes in m³ (§3.7). This module converts no units; it only removes float32 a
 
 Use :func:`parse_message` per message (the hot path: one dict lookup for a known topic, one JSON
 scan), or a :class:`VenusParser` that keeps :class:`VenusStats` counters. Neither raises.
+
+Input is bounded, whoever publishes on the GX's broker: a payload over :data:`MAX_PAYLOAD_BYTES`
+or a topic over :data:`MAX_TOPIC_LENGTH` is dropped unread (counted), and the topic cache is kept
+under :data:`TOPIC_CACHE_MAX_BYTES`. Numbers no double can hold (``1e999``, ``-1e999``, an
+integer of 309 digits) become None, like the NaN / Infinity literals: a value is never inf.
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ from typing import Any, Final
 __all__ = [
     "FULL_PUBLISH_ECHO_KEY",
     "KEEPALIVE_TIMEOUT",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_TOPIC_LENGTH",
     "SERIAL_TOPIC_FILTER",
+    "TOPIC_CACHE_MAX_BYTES",
     "JsonValue",
     "MessageKind",
     "VenusMessage",
@@ -51,6 +59,7 @@ __all__ = [
     "parse_message",
     "read_topic",
     "serial_topic_filter",
+    "topic_cache_info",
     "write_payload",
     "write_topic",
 ]
@@ -72,6 +81,25 @@ KEEPALIVE_TIMEOUT: Final = 60.0
 """Seconds after the last keep-alive until dbus-flashmq stops publishing changes, §3.4."""
 
 _SUPPRESS_REPUBLISH: Final = "suppress-republish"
+
+MAX_PAYLOAD_BYTES: Final = 8192
+"""Largest payload read, in bytes; longer ones are dropped unread (``VenusStats.oversized``).
+
+A GX value is small: in the real boat recording (2,611 topics, fixtures/venus_mqtt) the median
+payload is 12 bytes, 12 exceed 64 and the largest are JSON texts of the platform service:
+``platform/0/CanBus/Interface/vecan0/Statistics`` 1,703 bytes, ``.../vecan1/Statistics`` 1,516,
+``platform/0/Network/Services`` 888, ``system/0/Batteries`` 425 (grows with the number of
+batteries, ~200 bytes each). 8 KiB is almost 5 times the largest; a system would need some
+40 batteries before ``system/0/Batteries`` reached it."""
+
+MAX_TOPIC_LENGTH: Final = 1024
+"""Longest topic read, in characters; longer ones are bad topics (also ``oversized``). The
+recording's longest is 110 (``N/<id>/settings/0/Settings/...``); MQTT allows 65,535."""
+
+TOPIC_CACHE_MAX_BYTES: Final = 16 * 1024 * 1024
+"""Bound of the topic cache's memory (estimated per entry as :data:`_CACHE_ENTRY_BYTES` plus
+twice the topic's length: the topic and its path). The recording's 2,611 topics take 1.1 MiB,
+about 0.75 MiB measured."""
 
 
 class MessageKind(StrEnum):
@@ -151,6 +179,9 @@ class VenusStats:
             wildcard, or a 3-part topic other than keepalive/heartbeat/full_publish_completed.
         bad_json: payloads that are not UTF-8 JSON.
         no_value: JSON that is not an object with a ``"value"`` key, on a value topic.
+        oversized: not a separate outcome but the part of ``bad_json`` and ``bad_topic`` that
+            was dropped unread for its size: payloads over :data:`MAX_PAYLOAD_BYTES` (counted
+            in ``bad_json`` too) and topics over :data:`MAX_TOPIC_LENGTH` (in ``bad_topic``).
     """
 
     messages: int = 0
@@ -159,6 +190,7 @@ class VenusStats:
     bad_topic: int = 0
     bad_json: int = 0
     no_value: int = 0
+    oversized: int = 0
 
     @property
     def errors(self) -> int:
@@ -209,11 +241,49 @@ def clean_float(x: float) -> float:
     return float(format(x, ".12g"))
 
 
-def _parse_float(text: str) -> float:
-    """json ``parse_float`` hook: short texts are clean; long ones go through clean_float."""
+def _parse_float(text: str) -> float | None:
+    """json ``parse_float`` hook: short texts are clean; long ones go through clean_float.
+
+    A number beyond a double's range (``1e999``: valid JSON, inf as a double) is None.
+    """
+    x = float(text)
+    if x - x != 0.0:  # inf - inf is NaN: true only for ±inf (NaN never comes from a number text)
+        return None
     if len(text) <= _SHORT_FLOAT_TEXT:
-        return float(text)
-    return clean_float(float(text))
+        return x
+    return clean_float(x)
+
+
+_INT_DIGITS_FOR_A_DOUBLE: Final = 308
+"""An integer text longer than this may exceed a double (2**1024 has 309 digits); only payloads
+at least that long are searched for such integers (5 of the recording's 2,611)."""
+
+
+def _without_huge_ints(data: JsonValue) -> JsonValue:
+    """`data` with every integer no double can hold replaced by None (iterative: any depth)."""
+    if type(data) is int:
+        return None if _too_big(data) else data
+    stack: list[list[Any] | dict[str, Any]] = []
+    if isinstance(data, (list, dict)):
+        stack.append(data)
+    while stack:
+        node = stack.pop()
+        items = enumerate(node) if isinstance(node, list) else node.items()
+        for index, item in items:
+            if type(item) is int:
+                if _too_big(item):
+                    node[index] = None  # type: ignore[index]
+            elif isinstance(item, (list, dict)):
+                stack.append(item)
+    return data
+
+
+def _too_big(number: int) -> bool:
+    try:
+        float(number)
+    except OverflowError:
+        return True
+    return False
 
 
 def _parse_constant(_name: str) -> None:
@@ -250,15 +320,40 @@ type _Head = tuple[MessageKind, str, str, int | str, str]
 
 _NOT_NOTIFICATION: Final = 1
 _BAD_TOPIC: Final = 2
+_TOO_LONG: Final = 3
 _TOPIC_CACHE: dict[str, _Head] = {}
 _TOPIC_CACHE_MAX: Final = 50_000
 """A GX publishes a few thousand distinct topics; cleared should garbage ever fill it."""
+_CACHE_ENTRY_BYTES: Final = 320
+"""Memory of a cache entry besides its two copies of the topic text (dict slot, head tuple, the
+portal id and service type strings): 296 to 376 bytes measured with tracemalloc."""
+_cache_bytes = 0
+
+
+def topic_cache_info() -> tuple[int, int]:
+    """``(entries, estimated bytes)`` of the module's topic cache, shared by every GX."""
+    return len(_TOPIC_CACHE), _cache_bytes if _TOPIC_CACHE else 0
+
+
+def _cache(topic: str, head: _Head) -> None:
+    """Remember a parsed topic; start afresh when the cache reaches its count or byte bound."""
+    global _cache_bytes  # noqa: PLW0603  (module state, like the cache itself)
+    size = _CACHE_ENTRY_BYTES + 2 * len(topic)
+    if len(_TOPIC_CACHE) >= _TOPIC_CACHE_MAX or _cache_bytes + size > TOPIC_CACHE_MAX_BYTES:
+        _TOPIC_CACHE.clear()
+        _cache_bytes = 0
+    if not _TOPIC_CACHE:
+        _cache_bytes = 0  # also emptied from outside (tests, benchmarks)
+    _TOPIC_CACHE[topic] = head
+    _cache_bytes += size
 
 
 def _parse_topic(topic: str) -> _Head | int:
-    """Split an MQTT topic into a head, or return _NOT_NOTIFICATION or _BAD_TOPIC."""
+    """Split an MQTT topic into a head, or return _NOT_NOTIFICATION, _BAD_TOPIC or _TOO_LONG."""
     if not topic.startswith("N/"):
         return _NOT_NOTIFICATION
+    if len(topic) > MAX_TOPIC_LENGTH:
+        return _TOO_LONG
     if "+" in topic or "#" in topic or "\x00" in topic:
         return _BAD_TOPIC
     parts = topic.split("/", 4)
@@ -288,8 +383,10 @@ def parse_message(
     Returns:
         A :class:`VenusMessage` (``value=13.7`` for the example); ``kind=REMOVED`` with
         ``value=None`` for an empty payload on a value topic. None when the topic is not an
-        ``N/`` topic or is malformed, when the payload is not JSON, or when a value topic's JSON
-        has no ``"value"`` key; ``stats`` tells which. Never raises.
+        ``N/`` topic, is malformed or longer than :data:`MAX_TOPIC_LENGTH`, when the payload is
+        not JSON or longer than :data:`MAX_PAYLOAD_BYTES`, or when a value topic's JSON has no
+        ``"value"`` key; ``stats`` tells which. Numbers no double can hold are None. Never
+        raises.
     """
     head = _TOPIC_CACHE.get(topic)
     if head is None:
@@ -300,10 +397,11 @@ def parse_message(
                     stats.not_notification += 1
                 else:
                     stats.bad_topic += 1
+                    if parsed == _TOO_LONG:
+                        stats.oversized += 1
             return None
-        if len(_TOPIC_CACHE) >= _TOPIC_CACHE_MAX:
-            _TOPIC_CACHE.clear()
-        _TOPIC_CACHE[topic] = head = parsed
+        _cache(topic, parsed)
+        head = parsed
     kind, portal_id, service_type, instance, path = head
 
     if not payload:
@@ -315,26 +413,36 @@ def parse_message(
             stats.messages += 1
         return VenusMessage(portal_id, service_type, instance, path, None, kind)
 
+    size = len(payload)
+    if size > MAX_PAYLOAD_BYTES:
+        if stats is not None:
+            stats.bad_json += 1
+            stats.oversized += 1
+        return None
     try:
         data = _loads(payload)
     except ValueError, RecursionError:
         if stats is not None:
             stats.bad_json += 1
         return None
+    if size > _INT_DIGITS_FOR_A_DOUBLE:
+        data = _without_huge_ints(data)
 
     if type(data) is dict:
         if "value" in data:
             value = data["value"]
+            if len(data) == 1:  # the fast path: {"value": X}
+                if stats is not None:
+                    stats.messages += 1
+                return VenusMessage(portal_id, service_type, instance, path, value, kind)
         elif kind is MessageKind.VALUE:
             if stats is not None:
                 stats.no_value += 1
             return None
-        else:
+        else:  # full_publish_completed may carry only its echo (victron_mqtt's test payload)
             value = None
         if stats is not None:
             stats.messages += 1
-        if len(data) == 1:
-            return VenusMessage(portal_id, service_type, instance, path, value, kind)
         echo = data.get(FULL_PUBLISH_ECHO_KEY)
         return VenusMessage(
             portal_id,
