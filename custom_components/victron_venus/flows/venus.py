@@ -9,6 +9,10 @@ gx_invalid_auth (the broker refused the credentials) and not_a_gx (connected, bu
 JBD's cannot_connect / invalid_auth say something about Bluetooth.)
 unique_id = the portal id. Reauth (the broker refused the stored password at runtime) asks for
 new credentials; reconfigure changes the connection of the same GX.
+
+No form ever sends a password to the browser (:data:`SECRET_FIELDS` are never suggested, not
+even what was typed before an error): the reconfigure form shows an empty password field, and an
+empty (or absent) password there keeps the stored one.
 """
 
 from __future__ import annotations
@@ -81,6 +85,17 @@ TLS_LABELS = {
     TlsMode.PINNED: "TLS, pinned certificate fingerprint (port 8883)",
 }
 PROTOCOL_LABELS = {MqttProtocol.V311: "MQTT 3.1.1", MqttProtocol.V5: "MQTT 5"}
+#: fields whose values never go back to the frontend (as a default or a suggested value)
+SECRET_FIELDS = frozenset({CONF_PASSWORD})
+
+
+def _suggested(values: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Suggested values of a form: `fields` present in `values`, never a secret or None."""
+    return {
+        key: values[key]
+        for key in fields
+        if key in values and key not in SECRET_FIELDS and values[key] is not None
+    }
 
 
 def _select(labels: dict[Any, str]) -> SelectSelector:
@@ -212,7 +227,9 @@ class VenusFlowMixin(ConfigFlow):
                 errors["base"] = error
         schema = connection_schema(with_portal_id=True)
         if user_input is not None:
-            schema = self.add_suggested_values_to_schema(schema, user_input)
+            schema = self.add_suggested_values_to_schema(
+                schema, _suggested(user_input, (*CONNECTION_FIELDS, CONF_PORTAL_ID))
+            )
         return self.async_show_form(
             step_id="venus",
             data_schema=schema,
@@ -251,7 +268,7 @@ class VenusFlowMixin(ConfigFlow):
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
-                credentials_schema(), {CONF_USERNAME: entry.data.get(CONF_USERNAME, "")}
+                credentials_schema(), _suggested(entry.data, (CONF_USERNAME,))
             ),
             errors=errors,
             description_placeholders={"name": entry.title, **_details(detail)},
@@ -260,12 +277,15 @@ class VenusFlowMixin(ConfigFlow):
     async def async_step_reconfigure_venus(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """A new address, TLS mode or credentials for the same GX."""
+        """A new address, TLS mode or credentials for the same GX; an empty password keeps the
+        stored one (the form never shows it)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         detail = ""
         if user_input is not None:
             data, errors = clean_connection(user_input)
+            if not data[CONF_PASSWORD]:
+                data[CONF_PASSWORD] = entry.data.get(CONF_PASSWORD, "")
             if not errors:
                 probe, error, detail = await validate_connection(data, entry.unique_id)
                 if error == "wrong_gx":
@@ -276,12 +296,11 @@ class VenusFlowMixin(ConfigFlow):
                     return self.async_update_reload_and_abort(entry, data_updates=data)
                 assert error is not None
                 errors["base"] = error
-        suggested = user_input if user_input is not None else dict(entry.data)
+        suggested = user_input if user_input is not None else entry.data
         return self.async_show_form(
             step_id="reconfigure_venus",
             data_schema=self.add_suggested_values_to_schema(
-                connection_schema(with_portal_id=False),
-                {k: v for k, v in suggested.items() if k in CONNECTION_FIELDS and v is not None},
+                connection_schema(with_portal_id=False), _suggested(suggested, CONNECTION_FIELDS)
             ),
             errors=errors,
             description_placeholders=_details(detail),
@@ -376,7 +395,11 @@ STRINGS: dict[str, Any] = {
             "title": "Change the GX connection",
             "description": "A new address, port, TLS setting or password for this GX.{details}",
             "data": _CONNECTION_DATA,
-            "data_description": _CONNECTION_DESCRIPTIONS,
+            "data_description": {
+                **_CONNECTION_DESCRIPTIONS,
+                CONF_PASSWORD: "Leave empty to keep the stored password (it is never shown). "
+                + _CONNECTION_DESCRIPTIONS[CONF_PASSWORD],
+            },
         },
     },
     "error": _CONNECTION_ERRORS,
@@ -392,5 +415,30 @@ OPTIONS_STRINGS: dict[str, Any] = {
     "data_description": {
         CONF_SERVICE_TYPES: "Which of the GX's services become devices. Devices of a type "
         "you remove are deleted.",
+    },
+}
+
+_LIMIT_ADVICE = (
+    "A real GX publishes far less, so something else is publishing on the GX's MQTT broker "
+    "(another MQTT client or a bridge writing `N/` topics), or the GX has a fault. Find and stop "
+    "that publisher (on the GX: Settings → Integrations → MQTT access shows whether the broker "
+    "is open to the network; the security profile 'Secured' asks for a password), then reload "
+    "{name} (Settings → Devices & services). At the next full publish of the GX, everything it "
+    "does not have is removed, and this issue goes away by itself once its own data fits."
+)
+
+#: repair issues of the Venus source (merged into strings.json by scripts/gen_strings.py)
+ISSUES: dict[str, Any] = {
+    "venus_too_many_devices": {
+        "title": "{name} publishes more than {limit} devices",
+        "description": "{name} published more than {limit} services that would each become a "
+        "device. No more devices are created for it; the devices it has keep working.\n\n"
+        + _LIMIT_ADVICE,
+    },
+    "venus_too_much_data": {
+        "title": "{name} publishes more than {limit} MiB of topics",
+        "description": "The topics {name} published take more than {limit} MiB. New topics are "
+        "dropped (counted in the diagnostics as topics_dropped); values of the topics already "
+        "known keep updating.\n\n" + _LIMIT_ADVICE,
     },
 }

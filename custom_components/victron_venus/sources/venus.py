@@ -26,6 +26,14 @@ GX protocol (protocols.md §3):
 * a path that was only ever null makes no entity (L2/L3 on a single-phase system); a value that
   turns null later shows "unknown".
 
+Bounds (whoever publishes on the GX's broker - a LAN client, a bridge, a fault - cannot make us
+grow without limit): payloads and topics are capped by the parser (protocol.venus); at most
+``MAX_DEVICES`` devices per GX; the stored topics (values of every service, devices or not) are
+accounted in bytes and capped at ``MAX_STORED_BYTES``, new topics beyond it are dropped and
+counted. Each cap, when hit, is logged once and raises a repair issue that says what to do; the
+next full publish removes services and paths the GX did not republish (unknown service types
+included), and the issue goes away once the GX's own data fits again.
+
 Devices: one per service instance of an included service type, identifier
 ``<portal id>_<service type>_<instance>`` (stable: the GX keeps a device's instance), name from
 CustomName or ProductName, model from ProductId (protocol.vedirect.model_for_pid) or ProductName,
@@ -48,7 +56,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_time_interval
 
@@ -67,6 +75,7 @@ from ..protocol.vedirect import model_for_pid
 from ..protocol.venus import (
     SERIAL_TOPIC_FILTER,
     MessageKind,
+    VenusMessage,
     VenusStats,
     keepalive_payload,
     keepalive_topic,
@@ -115,6 +124,28 @@ SETTLE = 2.0
 no full publish completes first)."""
 TICK = timedelta(seconds=1)
 
+MAX_DEVICES = 200
+"""Devices per GX, the GX's own device included. The boat recording has 14; a large system (three
+phases of Quattros, a dozen MPPTs, a Lynx BMS with batteries, tanks, sensors, EV charger, grid
+meter, generator) stays well under 60. When reached, no more devices are created (repair
+issue ``venus_too_many_devices``)."""
+MAX_STORED_BYTES = 16 * 1024 * 1024
+"""Bytes of stored topics per GX, as accounted by ``SERVICE_BYTES``, ``PATH_BYTES`` and large
+payloads. The boat recording accounts 0.74 MiB (26 services, 2,609 value topics): the cap is
+over 20 times that. New topics beyond it are dropped and counted (repair issue
+``venus_too_much_data``); decoded values of large payloads may take a few times their bytes."""
+SERVICE_BYTES: Final = 1024
+"""Accounted per stored service: the _Service object and its dicts (~0.8 KiB measured with
+tracemalloc, with one path)."""
+PATH_BYTES: Final = 256
+"""Accounted per stored topic besides its path's length: the dict slot, the path string and a
+small value (a payload up to ``LARGE_PAYLOAD`` bytes); a numeric value measures ~100 bytes."""
+LARGE_PAYLOAD: Final = 256
+"""Payloads longer than this (12 of the recording's 2,611) are accounted by their length too,
+the largest seen per topic; the per-message check is one comparison."""
+ISSUE_DEVICES: Final = "too_many_devices"
+ISSUE_DATA: Final = "too_much_data"
+
 REMOVAL_PATHS: Final = frozenset({"DeviceInstance", "ProductId", "ProductName", "Connected"})
 """An empty payload on one of these means the whole service is gone."""
 PLATFORM_MODEL: Final = "Device/Model"
@@ -131,6 +162,7 @@ _REDACT_SUFFIXES: Final = (
     "LinkLocalIpAddress",
 )
 
+_MISSING: Final = object()
 _VALUE: Final = MessageKind.VALUE
 _REMOVED: Final = MessageKind.REMOVED
 _HEARTBEAT: Final = MessageKind.HEARTBEAT
@@ -271,9 +303,11 @@ class _Service:
         "device",
         "dirty",
         "first_seen",
+        "fresh",
         "identity_changed",
         "instance",
         "key",
+        "large",
         "nulls",
         "removed",
         "seen",
@@ -286,7 +320,9 @@ class _Service:
         self.key = (service_type, instance)
         self.device = device
         self.data: dict[str, Any] = {}  # path -> value; paths that ever had a value
-        self.nulls: dict[str, None] = {}  # paths that were only ever null
+        self.nulls: dict[str, None] = {}  # paths that were only ever null (never in data)
+        self.large: dict[str, int] = {}  # path -> accounted bytes of its largest payload
+        self.fresh: set[str] = set()  # paths seen since our last full-publish request
         self.coordinator: DeviceCoordinator | None = None
         self.dirty = False
         self.identity_changed = False
@@ -316,6 +352,7 @@ class VenusSource(Source):
             [notification_filter(self.portal_id)],
             self._on_message,
             self._on_connection,
+            name=entry.title,
         )
         self._loop = hass.loop
         self._services: dict[tuple[str, int | str], _Service] = {}
@@ -343,6 +380,9 @@ class VenusSource(Source):
         self.devices_added = 0
         self.devices_removed = 0
         self.push_errors = 0
+        self.stored_bytes = 0
+        self.topics_dropped = 0
+        self._limits_hit: set[str] = set()
 
     # --- Source -------------------------------------------------------------------------------
 
@@ -374,6 +414,8 @@ class VenusSource(Source):
             serial_number=self.portal_id,
         )
         self._gx_device_id = gx.id
+        for issue in (ISSUE_DEVICES, ISSUE_DATA):  # a reload starts afresh
+            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.entry.entry_id}")
         self._remove_registry_devices(keep_excluded=False)
         try:
             await self.client.async_connect()
@@ -383,7 +425,7 @@ class VenusSource(Source):
             raise ConfigEntryNotReady(str(err)) from err
         self.client.async_start(
             lambda coro: self.entry.async_create_background_task(
-                self.hass, coro, f"{DOMAIN} Venus GX {self.portal_id}"
+                self.hass, coro, f"{DOMAIN} Venus GX {self.entry.entry_id}"
             )
         )
         self._unsub_tick = async_track_time_interval(
@@ -412,15 +454,20 @@ class VenusSource(Source):
             return
         kind = message.kind
         if kind is _VALUE:
-            key = (message.service_type, message.instance)
-            service = self._services.get(key)
-            if service is None:
-                service = self._new_service(message.service_type, message.instance)
-            path, value, data = message.path, message.value, service.data
-            if value is None and path not in data:
-                service.nulls[path] = None
+            service = self._services.get((message.service_type, message.instance))
+            path = message.path
+            if service is not None and path in service.data:  # a known topic: the hot path
+                if len(payload) > LARGE_PAYLOAD and not self._fits_large(
+                    service, path, len(payload)
+                ):
+                    return
+                service.data[path] = message.value
             else:
-                data[path] = value
+                service = self._store_new(service, message, len(payload))
+                if service is None:
+                    return
+            if self._echo is not None:  # a full publish is on its way: note what it has
+                service.fresh.add(path)
             service.seen = self._epoch
             if path in IDENTITY_PATHS:
                 service.identity_changed = True
@@ -439,14 +486,137 @@ class VenusSource(Source):
             self._on_full_publish_completed(message.echo)
         elif kind is _KEEPALIVE:
             # the GX's MQTT plugin (re)started: it knows nothing of our keep-alive
-            _LOGGER.debug("GX %s announced a restart of its MQTT plugin", self.portal_id)
+            _LOGGER.debug("%s: the GX announced a restart of its MQTT plugin", self.entry.title)
             self._request_full_publish()
 
-    def _new_service(self, service_type: str, instance: int | str) -> _Service:
-        device = service_type in self.included
-        service = _Service(service_type, instance, device, self._loop.time())
-        self._services[service.key] = service
+    def _store_new(
+        self, service: _Service | None, message: VenusMessage, size: int
+    ) -> _Service | None:
+        """Store a topic the service does not have in ``data`` (or a new service): account its
+        bytes; None (dropped, counted) when it does not fit in ``MAX_STORED_BYTES``."""
+        path, value = message.path, message.value
+        if service is not None and path in service.nulls:
+            if value is None:
+                return service  # still null: nothing new
+            if size > LARGE_PAYLOAD and not self._fits_large(service, path, size):
+                return None
+            del service.nulls[path]  # accounted already: it moves to data
+            service.data[path] = value
+            return service
+        cost = PATH_BYTES + len(path) + (size if size > LARGE_PAYLOAD else 0)
+        if service is None:
+            cost += SERVICE_BYTES
+        if self.stored_bytes + cost > MAX_STORED_BYTES:
+            self.topics_dropped += 1
+            self._limit_hit(ISSUE_DATA)
+            return None
+        if service is None:
+            service_type, instance = message.service_type, message.instance
+            device = service_type in self.included
+            service = _Service(service_type, instance, device, self._loop.time())
+            self._services[service.key] = service
+        self.stored_bytes += cost
+        if size > LARGE_PAYLOAD:
+            service.large[path] = size
+        if value is None:
+            service.nulls[path] = None
+        else:
+            service.data[path] = value
         return service
+
+    def _fits_large(self, service: _Service, path: str, size: int) -> bool:
+        """Account a payload over LARGE_PAYLOAD bytes of a stored topic; False (dropped,
+        counted) when its growth does not fit in MAX_STORED_BYTES."""
+        grown = size - service.large.get(path, 0)
+        if grown <= 0:
+            return True
+        if self.stored_bytes + grown > MAX_STORED_BYTES:
+            self.topics_dropped += 1
+            self._limit_hit(ISSUE_DATA)
+            return False
+        service.large[path] = size
+        self.stored_bytes += grown
+        return True
+
+    def _forget_path(self, service: _Service, path: str) -> bool:
+        """Remove one topic of a service and give back its bytes; True if it had a value."""
+        service.fresh.discard(path)
+        had_value = service.data.pop(path, _MISSING) is not _MISSING
+        if had_value or service.nulls.pop(path, _MISSING) is not _MISSING:
+            self.stored_bytes -= PATH_BYTES + len(path) + service.large.pop(path, 0)
+        return had_value
+
+    def measure_stored_bytes(self) -> int:
+        """``stored_bytes`` counted afresh from the stored services (a check of the running
+        count: both must always be equal)."""
+        return sum(
+            SERVICE_BYTES
+            + sum(PATH_BYTES + len(path) for path in (*service.data, *service.nulls))
+            + sum(service.large.values())
+            for service in self._services.values()
+        )
+
+    # --- limits ---------------------------------------------------------------------------------
+
+    @callback
+    def _limit_hit(self, limit: str) -> None:
+        """A cap was reached: log it once and raise its repair issue (until it clears)."""
+        if limit in self._limits_hit:
+            return
+        self._limits_hit.add(limit)
+        title = self.entry.title
+        if limit == ISSUE_DEVICES:
+            amount = str(MAX_DEVICES)
+            _LOGGER.warning(
+                "%s: the GX publishes more than %d devices; no more devices are created. Is "
+                "another MQTT client publishing N/ topics on the GX's broker?",
+                title,
+                MAX_DEVICES,
+            )
+        else:
+            amount = str(MAX_STORED_BYTES // (1024 * 1024))
+            _LOGGER.warning(
+                "%s: the GX's topics exceed %s MiB; new topics are dropped. Is another MQTT "
+                "client publishing N/ topics on the GX's broker?",
+                title,
+                amount,
+            )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{limit}_{self.entry.entry_id}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=f"venus_{limit}",
+            translation_placeholders={"name": title, "limit": amount},
+        )
+
+    @callback
+    def _limits_cleared(self) -> None:
+        """After a full publish: delete the issues of caps the GX's own data fits again."""
+        if not self._limits_hit:
+            return
+        wanted = sum(
+            1 for s in self._services.values() if s.device and s.data and s.service_type != "system"
+        )
+        cleared = set()
+        if ISSUE_DEVICES in self._limits_hit and wanted <= MAX_DEVICES - 1:
+            cleared.add(ISSUE_DEVICES)
+        if ISSUE_DATA in self._limits_hit and self.stored_bytes < MAX_STORED_BYTES * 0.9:
+            cleared.add(ISSUE_DATA)
+        for limit in cleared:
+            ir.async_delete_issue(self.hass, DOMAIN, f"{limit}_{self.entry.entry_id}")
+            _LOGGER.info("%s: the GX's data fits again (%s)", self.entry.title, limit)
+        self._limits_hit -= cleared
+
+    def _at_device_cap(self, service: _Service) -> bool:
+        """True when `service` may not become a device: MAX_DEVICES reached (the GX's own
+        device, the system service, is always created and counts)."""
+        if service.service_type == "system":
+            return False
+        others = len(self.devices) - (self.portal_id in self.devices)
+        return others >= MAX_DEVICES - 1
 
     @callback
     def _flush(self) -> None:
@@ -478,7 +648,7 @@ class VenusSource(Source):
         self._last_message = self._loop.time()
         if self._gx_lost:
             self._gx_lost = False
-            _LOGGER.info("GX %s: data is back", self.portal_id)
+            _LOGGER.info("%s: data from the GX is back", self.entry.title)
             if self._echo is None:
                 self._request_full_publish()
 
@@ -497,7 +667,7 @@ class VenusSource(Source):
         """Every entity unavailable now; logged once for the GX, not per device."""
         if not self._gx_lost:
             self._gx_lost = True
-            _LOGGER.warning("GX %s: %s; its entities are unavailable", self.portal_id, reason)
+            _LOGGER.warning("%s: %s; its entities are unavailable", self.entry.title, reason)
         for coordinator in list(self.devices.values()):
             if coordinator.last_update_success:
                 coordinator.last_update_success = False
@@ -508,6 +678,8 @@ class VenusSource(Source):
         """Ask the GX to publish every topic, then full_publish_completed with a new token."""
         self._echo_counter += 1
         self._echo = f"{self.client.client_id}-{self._echo_counter}"
+        for service in self._services.values():
+            service.fresh.clear()
         self._epoch += 1
         self._full_publish_epoch = self._epoch
         now = self._loop.time()
@@ -543,23 +715,33 @@ class VenusSource(Source):
                 and service.data
                 and now - service.first_seen >= SETTLE
             ):
+                if self._at_device_cap(service):
+                    self._limit_hit(ISSUE_DEVICES)
+                    continue
                 self._announce(service)
 
     @callback
     def _on_full_publish_completed(self, echo: str | None) -> None:
         """Our full publish is complete: create new devices, remove the ones the GX lacks.
 
-        Venus OS before 3.50 sends no echo: then devices are created but none are removed
-        (another client's full publish cannot be told from ours).
+        With our echo, everything the GX did not republish is gone: services (devices or not,
+        unknown service types too) and the paths of the others. Venus OS before 3.50 sends no
+        echo: then devices are created but nothing is removed (another client's full publish
+        cannot be told from ours).
         """
         if self._echo is None or (echo is not None and echo != self._echo):
             return
         self._echo = None
         self.full_publishes_completed += 1
-        if echo is not None:
-            for service in list(self._services.values()):
-                if service.device and service.seen < self._full_publish_epoch:
+        for service in list(self._services.values()):
+            if echo is not None:
+                if service.seen < self._full_publish_epoch:
                     self._remove_service(service, "not published by the GX any more")
+                else:
+                    self._forget_stale_paths(service)
+            service.fresh = set()
+        if echo is not None:
+            self._limits_cleared()
         self._announce_queue.extend(
             service
             for service in sorted(self._services.values(), key=_order)
@@ -568,6 +750,22 @@ class VenusSource(Source):
         self._after_announce = echo is not None
         if self._announce_handle is None:
             self._announce_next()
+
+    @callback
+    def _forget_stale_paths(self, service: _Service) -> None:
+        """Drop the paths of a republished service that the full publish did not have."""
+        fresh = service.fresh
+        if len(fresh) >= len(service.data) + len(service.nulls):
+            return
+        stale = [path for path in (*service.data, *service.nulls) if path not in fresh]
+        changed = False
+        for path in stale:
+            changed |= self._forget_path(service, path)
+        if changed and not service.dirty:
+            service.dirty = True
+            self._dirty.append(service)
+            if self._flush_handle is None:
+                self._flush_handle = self._loop.call_soon(self._flush)
 
     @callback
     def _announce_next(self) -> None:
@@ -594,7 +792,11 @@ class VenusSource(Source):
 
     @callback
     def _announce(self, service: _Service) -> None:
-        """Create the service's coordinator and device; its entities follow its data."""
+        """Create the service's coordinator and device; its entities follow its data. Nothing
+        when MAX_DEVICES is reached (logged once, with a repair issue)."""
+        if self._at_device_cap(service):
+            self._limit_hit(ISSUE_DEVICES)
+            return
         identifier = self._identifier(service)
         coordinator = DeviceCoordinator(
             self.hass,
@@ -697,8 +899,7 @@ class VenusSource(Source):
         service = self._services.get((service_type, instance))
         if service is None:
             return
-        service.data.pop(path, None)
-        service.nulls.pop(path, None)
+        self._forget_path(service, path)
         if path in REMOVAL_PATHS or not service.data:
             self._remove_service(service, "removed from the GX")
 
@@ -706,7 +907,12 @@ class VenusSource(Source):
     def _remove_service(self, service: _Service, reason: str) -> None:
         """Forget a service; remove its device (and so its entities) from the registries."""
         service.removed = True
-        self._services.pop(service.key, None)
+        if self._services.pop(service.key, None) is service:
+            self.stored_bytes -= (
+                SERVICE_BYTES
+                + sum(PATH_BYTES + len(path) for path in (*service.data, *service.nulls))
+                + sum(service.large.values())
+            )
         coordinator = service.coordinator
         service.coordinator = None
         if coordinator is None:
@@ -833,6 +1039,14 @@ class VenusSource(Source):
                 "devices_removed": self.devices_removed,
                 "unknown_paths": self.unknown_paths(),
                 "push_errors": self.push_errors,
+                "services_without_device": sum(
+                    1
+                    for s in self._services.values()
+                    if s.device and s.coordinator is None and s.data
+                ),
+                "topics_dropped": self.topics_dropped,
+                "stored_bytes": self.stored_bytes,
+                "limits_hit": sorted(self._limits_hit),
                 "included_service_types": sorted(self.included),
             },
             "devices": {

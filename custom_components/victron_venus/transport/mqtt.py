@@ -30,6 +30,10 @@ refused the credentials: CONNACK 4/5 in 3.1.1, 134/135 in 5) and :class:`MqttPro
 It stops retrying on :class:`MqttAuthError` (the owner starts a reauth flow; a GX rate-limits
 failed logins).
 
+Logs name the connection by its owner's ``name`` (a config entry's title) and ``host:port``; they
+never carry credentials, and a topic in a log has its second level (a GX's portal id, redacted in
+diagnostics too) masked: ``N/<portal id>/battery/275/Soc``.
+
 Relies on paho 2.1's ``_create_socket``, ``_sock_recv`` and ``_sock_close`` (Home Assistant pins
 paho-mqtt 2.1.0 and itself replaces paho's private locks the same way).
 """
@@ -249,6 +253,18 @@ def _tls_handshake(
     return tls
 
 
+def _masked_topic(topic: str) -> str:
+    """A topic for a log: its second level (a GX's portal id) masked.
+
+    ``N/c0619ab4e25c/battery/275/Soc`` -> ``N/<portal id>/battery/275/Soc``.
+    """
+    parts = topic.split("/", 2)
+    if len(parts) < 2:
+        return topic
+    parts[1] = "<portal id>"
+    return "/".join(parts)
+
+
 def _close_opened_socket(future: asyncio.Future[socket.socket]) -> None:
     if not future.cancelled() and future.exception() is None:
         future.result().close()
@@ -335,6 +351,7 @@ class MqttClient:
         on_connection: ``(connected, error)`` when the connection comes up (after the
             subscriptions were sent) or goes down (error is the reason; an
             :class:`MqttAuthError` means the client gave up).
+        name: what logs call this connection, before ``host:port`` (e.g. the entry's title).
 
     Counters for diagnostics: ``connects``, ``disconnects``, ``messages_received``,
     ``messages_sent``, ``callback_errors``, ``last_error``; ``peer_fingerprint`` is the SHA-256
@@ -347,9 +364,11 @@ class MqttClient:
         subscriptions: Sequence[str],
         on_message: Callable[[str, bytes], None],
         on_connection: ConnectionCallback | None = None,
+        name: str = "",
     ) -> None:
         """Prepare; nothing connects before :meth:`async_connect`."""
         self.settings = settings
+        self.name = name
         self.subscriptions = tuple(subscriptions)
         self.client_id = settings.client_id or f"ha-victron-{uuid.uuid4().hex[:12]}"
         self._on_message = on_message
@@ -494,7 +513,9 @@ class MqttClient:
                     await self._async_connect_once()
                 except MqttAuthError as err:
                     self.last_error = str(err)
-                    _LOGGER.error("%s; not retrying until the credentials change", err)
+                    _LOGGER.error(
+                        "MQTT %s: %s; not retrying until the credentials change", self._where, err
+                    )
                     self._on_connection(False, err)
                     return
                 except MqttError as err:
@@ -513,7 +534,9 @@ class MqttClient:
 
     @property
     def _where(self) -> str:
-        return f"{self.settings.host}:{self.settings.port}"
+        """``<name> (host:port)`` for logs: the entry's title, never a portal id."""
+        address = f"{self.settings.host}:{self.settings.port}"
+        return f"{self.name} ({address})" if self.name else address
 
     async def _async_close(self) -> None:
         client = self._client
@@ -570,7 +593,11 @@ class MqttClient:
         except Exception:  # the owner promised not to raise; never break the read loop
             self.callback_errors += 1
             if self.callback_errors == 1:
-                _LOGGER.exception("Error handling MQTT message on %s", message.topic)
+                _LOGGER.exception(
+                    "MQTT %s: error handling a message on %s",
+                    self._where,
+                    _masked_topic(message.topic),
+                )
 
     def _on_socket_open(self, client: mqtt.Client, _userdata: Any, sock: Any) -> None:
         assert self._loop is not None
