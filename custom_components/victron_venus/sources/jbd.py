@@ -14,13 +14,17 @@ when needed). No exception leaves the poll loop; freshness makes the entities un
 Energy: charged and discharged energy are integrated here, at full poll rate, from voltage x
 current (`EnergyIntegrator`, trapezoids split where the power changes sign), and kept in a
 Home Assistant `Store` per entry (`.storage/victron_venus.jbd_energy.<entry_id>`): loaded at
-setup, saved 30 s after a change and at unload, removed with the entry. Entities only read them.
+setup, saved at most 30 s after a change and at unload, removed with the entry. Entities only read
+them. The save is debounced here (`EnergySaver`): Home Assistant's `async_delay_save` pushes a
+pending write further out on every call, which with a poll every 10 s would never write before
+the final write at shutdown; a power cut would lose every counted kWh since the start.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 import logging
 import time
@@ -64,7 +68,7 @@ REQUEST_TIMEOUT = 3.0
 PROBE_TIMEOUT = 10.0
 #: how many polls ask 0x05 before giving up on the model string
 HARDWARE_ATTEMPTS = 3
-#: seconds after a change before the energy counters are written to disk
+#: at most this many seconds after a change the energy counters are on disk
 ENERGY_SAVE_DELAY = 30.0
 STORE_VERSION = 1
 
@@ -78,6 +82,46 @@ type JBDLink = JBDBleLink | JBDSerialLink
 def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """The Store that keeps one battery's energy counters."""
     return Store(hass, STORE_VERSION, f"{DOMAIN}.jbd_energy.{entry_id}")
+
+
+class EnergySaver:
+    """Writes a Store at most `delay` seconds after the first change of each save window.
+
+    `schedule(data_fn)` asks for a write; the first request of a window schedules one
+    `async_delay_save(…, delay)`, later requests ride along (they do not postpone it), and the
+    write serialises whatever `data_fn` returns at that moment. So what is on disk is never more
+    than `delay` seconds (plus one poll) behind, however often `schedule` is called. `flush()`
+    writes now (unload). The same pattern as `logbook.store`.
+    """
+
+    def __init__(self, store: Store[dict[str, Any]], delay: float) -> None:
+        """Debounce writes of `store` (`delay` in seconds)."""
+        self.store = store
+        self.delay = delay
+        self.pending = False
+        self.saves = 0
+        self._data_fn: Callable[[], dict[str, Any]] | None = None
+
+    def schedule(self, data_fn: Callable[[], dict[str, Any]]) -> None:
+        """Write `data_fn()` within `delay` seconds (one write per window)."""
+        self._data_fn = data_fn
+        if self.pending:
+            return
+        self.pending = True
+        self.store.async_delay_save(self._data, self.delay)
+
+    def _data(self) -> dict[str, Any]:
+        """Called by the Store when it writes: the window closes."""
+        self.pending = False
+        self.saves += 1
+        assert self._data_fn is not None
+        return self._data_fn()
+
+    async def flush(self, data: dict[str, Any]) -> None:
+        """Write `data` now (a pending delayed write finds nothing left to do)."""
+        self.pending = False
+        self.saves += 1
+        await self.store.async_save(data)
 
 
 class EnergyIntegrator:
@@ -274,6 +318,7 @@ class JBDSource(Source):
         self.coordinator.data = seed_keys(dict(data))
         self.energy = EnergyIntegrator(max_gap=max(60.0, 5 * self.poll_interval))
         self.store = energy_store(hass, entry.entry_id)
+        self.saver = EnergySaver(self.store, ENERGY_SAVE_DELAY)
         self.hardware: jbd.HardwareInfo | None = None
         self._hardware_attempts = 0
         self.last_basic: jbd.BasicInfo | None = None
@@ -327,7 +372,7 @@ class JBDSource(Source):
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self.link.async_close()
-        await self.store.async_save(self.energy.as_dict())
+        await self.saver.flush(self.energy.as_dict())
 
     async def _run(self) -> None:
         """Poll every `poll_interval` seconds until cancelled; nothing escapes."""
@@ -377,7 +422,7 @@ class JBDSource(Source):
                 self._update_device_registry(sw_version=basic.software_version)
             self.last_basic = basic
             self.energy.add(self.clock(), basic.power)
-            self.store.async_delay_save(self.energy.as_dict, ENERGY_SAVE_DELAY)
+            self.saver.schedule(self.energy.as_dict)
             data.update(basic_values(basic))
         # our own counters: always known (restored), whatever this poll brought
         data["charged_energy"] = round(self.energy.charged_wh / 1000, 6)
@@ -451,5 +496,9 @@ class JBDSource(Source):
             "errors": dict(self.errors),
             "last_error": self.last_error,
             "model": self.hardware.model if self.hardware else None,
-            "energy": {**self.energy.as_dict(), "gaps": self.energy.gaps},
+            "energy": {
+                **self.energy.as_dict(),
+                "gaps": self.energy.gaps,
+                "saves": self.saver.saves,
+            },
         }
