@@ -55,6 +55,35 @@ def split_records(capture: bytes) -> list[bytes]:
     return records
 
 
+def with_field(capture: bytes, label: str, value: str) -> bytes:
+    """The capture with the value of `label` replaced by `value` in every block that has it,
+    each changed block's checksum byte fixed so it still sums to 0 mod 256 (§1.2): what another
+    unit of the same model would send. Works on the complete records of :func:`split_records`
+    (HEX frames between blocks stay as they are and are in no sum)."""
+    line = b"\r\n" + label.encode("ascii") + b"\t"
+    marker = b"\r\nChecksum\t"
+    new_value = value.encode("ascii")
+    out: list[bytes] = []
+    for record in split_records(capture):
+        data = bytearray(record)
+        pos = 0
+        while (found := data.find(line, pos)) != -1:
+            start = found + len(line)
+            end = data.index(b"\r\n", start)
+            delta = sum(new_value) - sum(data[start:end])
+            data[start:end] = new_value
+            checksum = data.index(marker, start) + len(marker)
+            data[checksum] = (data[checksum] - delta) % 256
+            pos = checksum + 1
+        out.append(bytes(data))
+    return b"".join(out)
+
+
+def with_serial(capture: bytes, serial: str) -> bytes:
+    """The capture as sent by another unit of the same model: every ``SER#`` is `serial`."""
+    return with_field(capture, "SER#", serial)
+
+
 class PtyDevice:
     """A pseudo-terminal whose slave is reached through the symlink `link`."""
 
@@ -134,18 +163,31 @@ class VEDirectReplay:
         self.loop = loop
         self.sent = 0
         self.paused = False
+        self._swapped = False
+
+    def swap(self, capture: bytes) -> None:
+        """Another device on the same pty: send `capture`'s records from its first one on."""
+        records = split_records(capture)
+        if not records:
+            raise ValueError("the capture holds no complete block")
+        self.records = records
+        self._swapped = True
 
     async def run(self) -> None:
         """Send records until cancelled (or once through when loop is False)."""
         while True:
+            self._swapped = False
             for record in self.records:
                 while self.paused or not self.device.plugged:
                     await asyncio.sleep(0.02)
+                if self._swapped:
+                    break
                 await self.device.write(record)
                 self.sent += 1
                 await asyncio.sleep(self.interval)
-            if not self.loop:
-                return
+            else:
+                if not self.loop:
+                    return
 
 
 async def _main(capture: Path, link: Path, interval: float) -> None:

@@ -245,3 +245,20 @@ STRINGS: dict[str, Any] = {
         "wrong_device": "That port has a different device on it.",
     },
 }
+
+#: repair issues of VE.Direct entries (merged into strings.json by scripts/gen_strings.py)
+ISSUES: dict[str, Any] = {
+    "vedirect_other_device": {
+        "title": "Another device is on the port of {title}",
+        "description": "{port} is the port configured for {title}, but the data arriving there "
+        "comes from another device: {found}. USB serial ports can be renumbered after a restart "
+        "or when cables are plugged into other sockets (ttyUSB0 and ttyUSB1 swap). Its data is "
+        "refused and the entities of {title} stay unavailable until {title} is back on this "
+        "port.\n\nTo fix it, reconfigure {title} (Settings → Devices & services → Victron Venus "
+        "→ ⋮ → Reconfigure) and choose the port {title} is connected to now. Prefer a "
+        "/dev/serial/by-id/ path: it names the cable, not the USB socket, so it cannot be "
+        "renumbered. If {title} is a BMV and you replaced its VE.Direct cable, remove the "
+        "entry and add it again: a BMV sends no serial number, so it is known by its cable. "
+        "This issue goes away by itself once {title} sends from this port again.",
+    },
+}
