@@ -26,20 +26,24 @@ How it decides (defaults in `DetectorConfig`, from ../shared/reference/logbook.m
   streak) when the boat is >= 150 m from the rest point, or when bucket speed >= 0.8 kn is held for
   120 s and the boat has moved >= 50 m since the streak began, or when the engine is on and the
   boat moves (>= 0.5 kn) for 60 s. Never while the anchor alarm is set.
-* Under way, the boat stops (back-dated to the first slow bucket) when every bucket position of the
-  last 10 min (and the position held at the start of the window) lies within 100 m of the window's
-  median position and the median bucket speed is <= 0.3 kn; or when the engine goes off and the
-  speed is <= 0.3 kn within 60 s (dated at engine off); or when the anchor alarm is set (dated at
-  the alarm). One rule beyond the issue's list: every position of the last 30 min within 100 m,
-  whatever the speed, also stops. Without it a boat sheering on its anchor at 0.5-1 kn (median SOG
-  above 0.3 kn) would keep a trip open for ever; a boat really under way cannot stay inside a
-  100 m circle for 30 min unless it creeps at about 0.2 kn.
+* Under way, the boat stops (back-dated to the first slow bucket, which may be the one holding the
+  position at the start of the window: with sparse fixes at rest, the first fix at rest) when every
+  bucket position of the last 10 min (and the position held at the start of the window) lies within
+  100 m of the window's median position and the median bucket speed is <= 0.3 kn; or when the
+  engine goes off and the speed is <= 0.3 kn within 60 s (dated at engine off); or when the
+  anchor alarm is set (dated at the alarm). One rule beyond the issue's list: every position of
+  the last 30 min within 100 m, whatever the speed, also stops. Without it a boat sheering on its
+  anchor at 0.5-1 kn (median SOG above 0.3 kn) would keep a trip open for ever; a boat really
+  under way cannot stay inside a 100 m circle for 30 min unless it creeps at about 0.2 kn.
 * A stop first pauses the trip (`StopStarted`). If the boat starts again within 20 min of arriving
   and within 300 m, the trip resumes (`StopEnded`) and the pause stays in `Trip.stops`; otherwise
   the trip ends (`TripEnded`) at the arrival time. A data gap of 60 min ends the trip at once at its
   last good point. Trips shorter than 0.1 nm or 3 min (of movement) are dropped: `TripStarted` is
   only emitted once a trip has passed both minimums, so a dropped candidate produces no events at
   all (`TripDiscarded` covers the rare announced trip that back-dating later brings under them).
+  Movement runs from the trip's start to the end of its last leg above the stop speed (the next
+  fix: values are held between samples), and the end applies the same rule, cut at the arrival,
+  so every trip that ends was announced first, whatever the fix spacing.
 * Live, call `tick(now)` now and then: it ends trips when data stops, and with `hold=True` repeats
   the last sample so a boat whose states no longer change still comes to rest on time.
 * Distance is the sum of legs between fixes with jitter suppression: a fix counts once it is >= 10 m
@@ -1428,8 +1432,7 @@ class TripDetector:
                 self._eoff_t = None
                 if self._announced:
                     events.append(StopEnded(trip, stop))
-                for i in range(k, len(win)):
-                    self._accumulate(trip, win[i], events)
+                self._accumulate_from(k, trip, events)
                 self._check_announce(events)
                 return
             self._finalize_pause(events)
@@ -1449,12 +1452,23 @@ class TripDetector:
         self._state = _MOVING
         self._leg_t = first.t0
         self._eoff_t = None
-        for i in range(k, len(win)):
-            self._accumulate(trip, win[i], events)
+        self._accumulate_from(k, trip, events)
         self._check_announce(events)
 
-    def _accumulate(self, trip: Trip, b: _Bucket, events: list[Event]) -> None:
-        """Fold a bucket of the moving leg into the trip: integrals, track, efficiency."""
+    def _accumulate_from(self, k: int, trip: Trip, events: list[Event]) -> None:
+        """Fold window buckets k.. into the trip (a departure back-dated to bucket k)."""
+        win = self._win
+        last = len(win) - 1
+        for i in range(k, last + 1):
+            # a bucket's legs run to the next bucket's start (the open bucket's for the newest)
+            self._accumulate(trip, win[i], win[i + 1].t0 if i < last else self._b_t0, events)
+
+    def _accumulate(self, trip: Trip, b: _Bucket, t_next: float, events: list[Event]) -> None:
+        """Fold a bucket of the moving leg into the trip: integrals, track, efficiency.
+
+        `t_next` is where the bucket's legs end (the start of the next bucket): a moving bucket
+        moves the trip's last movement there, or `segment_gap_s` past its last fix when the next
+        fix came after a gap (its integrals count no more either)."""
         trip.distance_m += b.dist
         trip.log_m += b.log
         trip.energy_j += b.energy
@@ -1466,7 +1480,7 @@ class TripDetector:
             trip.engine_seen = True
         trip.last_time = b.tl_dt
         if b.speed is None or b.speed > self._v_stop:
-            self._last_move_t = b.tl
+            self._last_move_t = min(t_next, b.tl + self._seg_gap)
         track = trip.track
         last = track[-1] if track else None
         if b.gap and last is not None:
@@ -1545,7 +1559,7 @@ class TripDetector:
         """Under way: fold the bucket in, announce, then the stop rules."""
         trip = self._trip
         assert trip is not None
-        self._accumulate(trip, b, events)
+        self._accumulate(trip, b, self._b_t0, events)
         self._check_announce(events)
         if self._alarm:
             self._pause(self._alarm_t, self._alarm_dt, True, events)
@@ -1598,9 +1612,11 @@ class TripDetector:
             return
         speeds = [x.speed for x in part[1:] if x.speed is not None]
         if not speeds or _median(speeds) <= self._v_stop:
-            # back-date to the first bucket of the trailing slow run
+            # back-date to the first bucket of the trailing slow run. part[0] (the bucket whose
+            # last fix is the position held at the window's start) belongs to it when it is slow
+            # too: with sparse fixes at rest it is the fix where the boat came to rest.
             first = part[-1]
-            for x in reversed(part[1:]):
+            for x in reversed(part):
                 if x.t0 < self._leg_t or (x.speed is not None and x.speed > self._v_stop):
                     break
                 first = x
@@ -1701,12 +1717,18 @@ class TripDetector:
         events: list[Event],
     ) -> None:
         lat, lon = position
+        # the same rule as the announcement (_check_announce), the movement cut at the end: a
+        # trip kept now was announced already (the end only takes movement back)
+        qualifies = self._qualifies(trip, min(end_t, self._last_move_t))
+        if qualifies and not self._announced:  # never happens; the events stay well-formed
+            self._announced = True
+            events.append(TripStarted(trip))
+            events.extend(TrackPointAdded(trip, p) for p in trip.track if p.time <= end)
         trip.end = end
         trip.last_time = end
         trip.end_latitude = lat
         trip.end_longitude = lon
         trip.track = simplify_track(trip.track, trip.track_tolerance_m)
-        qualifies = self._qualifies(trip, end_t)
         if qualifies:
             events.append(TripEnded(trip))
             if self._collect:
