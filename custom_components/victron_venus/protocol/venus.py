@@ -413,8 +413,8 @@ def parse_message(
             stats.messages += 1
         return VenusMessage(portal_id, service_type, instance, path, None, kind)
 
-    size = len(payload)
-    if size > MAX_PAYLOAD_BYTES:
+    long = len(payload) > _INT_DIGITS_FOR_A_DOUBLE  # rare: one comparison on the hot path
+    if long and len(payload) > MAX_PAYLOAD_BYTES:
         if stats is not None:
             stats.bad_json += 1
             stats.oversized += 1
@@ -425,7 +425,7 @@ def parse_message(
         if stats is not None:
             stats.bad_json += 1
         return None
-    if size > _INT_DIGITS_FOR_A_DOUBLE:
+    if long:
         data = _without_huge_ints(data)
 
     if type(data) is dict:
