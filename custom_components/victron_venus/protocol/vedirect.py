@@ -19,7 +19,8 @@ rules against the parser on captures, cut-up captures and random bytes.
   looks at it, and the text state carries on across the frame (giacinti's save/restore, §1.4), so
   a block that a device interrupts with a HEX frame still verifies. Frames are checked (hex
   digits; command nibble + data bytes + check byte == 0x55 mod 256) and counted in
-  ``hex_frames`` or ``hex_checksum_errors``; their content is not decoded.
+  ``hex_frames`` or ``hex_checksum_errors``; their content is not decoded here: the good ones
+  wait in :attr:`VEDirectParser.hex_lines` for a HEX decoder.
 * Blocks (§1.1, §1.2). Between blocks, bytes are noise until a ``\r\n``. A block runs from that
   ``\r\n`` through the first ``\r\nChecksum\t`` and EXACTLY one byte after it, whatever that byte
   is (``:`` and ``\r`` occur in real captures). ``Checksum`` is matched as every device sends it,
@@ -45,19 +46,18 @@ block whose first line is another ``PID`` than the device's last one means anoth
 port: the kinds held so far are dropped. (A new ``SER#`` under the same PID is the same model; its
 blocks replace the old ones within a cycle.) The Home Assistant side keeps the latest record.
 
-Speed (scripts/benchmarks/vedirect.py). :meth:`VEDirectParser.feed` frames, verifies and
-classifies: bytes methods find the blocks, adler32 sums them, and a block of a known kind costs a
-tuple and a record. A record splits its blocks into fields, and decodes them, when first read,
-through memos of the lines and values that repeat from block to block.
+Work (scripts/benchmarks/vedirect.py). :meth:`VEDirectParser.feed` cuts the HEX frames out, then
+frames, verifies and classifies the blocks: bytes methods find them and ``sum`` checks them. A
+record splits its blocks into fields and decodes them when first read (each block once, however
+many records hold it), through bounded memos of the lines and values that repeat.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
-from itertools import islice
 import re
 from typing import Final, NamedTuple
-from zlib import adler32
 
 from .vedirect_pids import PID_MODELS
 
@@ -70,6 +70,7 @@ __all__ = [
     "MAX_BLOCK",
     "MAX_FIELDS",
     "MAX_HEX_FRAME",
+    "MAX_HEX_LINES",
     "MAX_KINDS",
     "MAX_LABEL",
     "MAX_VALUE",
@@ -96,16 +97,19 @@ MAX_BLOCK: Final = 2048
 """Longest block accepted, in bytes from its CR LF through the checksum byte (40 fields: 1813)."""
 MAX_HEX_FRAME: Final = 512
 r"""Longest HEX frame accepted, ``:`` through ``\n`` (history frames, the longest, are ~113)."""
+MAX_HEX_LINES: Final = 64
+"""Good HEX frames :attr:`VEDirectParser.hex_lines` keeps for a reader (the oldest go first)."""
 MAX_KINDS: Final = 8
 """Most kinds of block held per device (devices send one or two, §1.3)."""
 LINE_CACHE_SIZE: Final = 4096
-"""Field lines whose parse is remembered (cleared when full)."""
+"""Field lines parsed, and values decoded, that are remembered (each memo is cleared when full)."""
 
 _CRLF: Final = b"\r\n"
 _MARKER: Final = b"\r\nChecksum\t"
 _MARKER_LEN: Final = len(_MARKER)  # 11: the checksum byte is at marker + 11
-_MARKER_SUM_M1: Final = sum(_MARKER) - 1  # the trailer's sum, minus the 1 adler32 starts from
-_ADLER_EXACT: Final = 256  # adler32's low half is 1 + sum(data) exactly up to 256 bytes
+_MARKER_SUM: Final = sum(_MARKER)
+# a block's CR LF, first label (1 to MAX_LABEL printable ASCII bytes but space) and tab: its head
+_FIRST_LABEL = re.compile(rb"\r\n[!-~]{1,%d}\t" % MAX_LABEL).match
 _HEX_DIGITS: Final = frozenset(b"0123456789ABCDEFabcdef")
 
 
@@ -433,19 +437,6 @@ def decode_value(label: str, raw: str) -> object:
     return raw if spec is None else spec.decode(raw)
 
 
-class _DecodeMemo(dict[tuple[str, str], object]):
-    """(label, raw) -> decoded value, bounded. Decoding is pure: one memo serves everyone."""
-
-    def __missing__(self, key: tuple[str, str]) -> object:
-        if len(self) >= 4096:
-            self.clear()
-        value = self[key] = decode_value(*key)
-        return value
-
-
-_DECODED: Final = _DecodeMemo()
-
-
 def model_for_pid(pid: str | int) -> str | None:
     """Model name for a VE.Direct product id (§1.8, :mod:`.vedirect_pids`), None when unknown.
 
@@ -464,10 +455,6 @@ def model_for_pid(pid: str | int) -> str | None:
 
 
 # --- fields, parsed when a record is read ---------------------------------------------------------
-#
-# A "part" is the text of one good block from its leading CR LF up to "\r\nChecksum\t" (excluded),
-# sometimes with one more byte in front (the checksum byte of the block before, which the fast
-# path leaves on). Its field lines are part.split(b"\r\n")[1:].
 
 
 def _parse_line(line: bytes) -> tuple[str, str] | None:
@@ -484,45 +471,59 @@ def _parse_line(line: bytes) -> tuple[str, str] | None:
     return label_text, value_text
 
 
-class _LineCache(dict[bytes, tuple[str, str] | None]):
-    """Memo of :func:`_parse_line`, bounded (cleared when full)."""
+class _Memo[K, V](dict[K, V]):
+    """A bounded memo of a pure function (cleared when full): lines and values repeat a lot."""
 
-    def __missing__(self, line: bytes) -> tuple[str, str] | None:
+    __slots__ = ("_function",)
+
+    def __init__(self, function: Callable[[K], V]) -> None:
+        super().__init__()
+        self._function = function
+
+    def __missing__(self, key: K) -> V:
         if len(self) >= LINE_CACHE_SIZE:
             self.clear()
-        pair = self[line] = _parse_line(line)
-        return pair
+        value = self[key] = self._function(key)
+        return value
 
 
-class _PartFields(dict[bytes, dict[str, str]]):
-    """Part -> its fields (bad lines left out). Bounded; the dicts are never handed out."""
+_LINES: Final = _Memo(_parse_line)
+_DECODED: Final = _Memo[tuple[str, str], object](lambda field: decode_value(*field))
 
-    def __missing__(self, part: bytes) -> dict[str, str]:
-        if len(self) >= 64:
-            self.clear()
-        lines = part.split(_CRLF)
-        del lines[0]
-        fields = self[part] = dict(filter(None, map(_LINES.__getitem__, lines)))
+
+class _Block:
+    r"""One good block: its text from the leading CR LF up to ``\r\nChecksum\t`` (excluded).
+
+    Its fields and values are worked out on first use and kept, so a block is parsed once however
+    many records hold it (a BMV's history block is in every record until the next one comes).
+    """
+
+    __slots__ = ("_fields", "_values", "text")
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self._fields: dict[str, str] | None = None
+        self._values: dict[str, object] | None = None
+
+    def fields(self) -> dict[str, str]:
+        """Label -> raw text of the good field lines, in block order (not to be mutated)."""
+        fields = self._fields
+        if fields is None:
+            lines = self.text.split(_CRLF)
+            del lines[0]  # the text starts with CR LF
+            fields = self._fields = dict(filter(None, map(_LINES.__getitem__, lines)))
         return fields
 
-
-class _PartValues(dict[bytes, dict[str, object]]):
-    """Part -> its decoded values. Bounded; the dicts are never handed out."""
-
-    def __missing__(self, part: bytes) -> dict[str, object]:
-        if len(self) >= 64:
-            self.clear()
-        values = self[part] = _decode_fields(_FIELDS[part])
+    def values(self) -> dict[str, object]:
+        """Label -> decoded value (not to be mutated)."""
+        values = self._values
+        if values is None:
+            values = self._values = _decode_fields(self.fields())
         return values
 
 
 def _decode_fields(fields: dict[str, str]) -> dict[str, object]:
-    return dict(zip(fields, map(_DECODED.__getitem__, fields.items()), strict=True))
-
-
-_LINES: Final = _LineCache()
-_FIELDS: Final = _PartFields()
-_VALUES: Final = _PartValues()
+    return {label: _DECODED[label, raw] for label, raw in fields.items()}
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -536,15 +537,15 @@ class VEDirectRecord:
     ``---`` or text that does not fit; a label the table does not know keeps its raw text.
 
     The parser only frames and verifies; both dicts are built on first read and then kept. Each
-    record has dicts of its own. ``VEDirectRecord(parts)`` takes the good blocks' texts, oldest
-    first (the parser's business); :meth:`from_fields` builds one from a field map (tests, fakes).
+    record has dicts of its own. ``VEDirectRecord(blocks)`` takes the good blocks, oldest first
+    (the parser's business); :meth:`from_fields` builds one from a field map (tests, fakes).
     """
 
-    __slots__ = ("_fields", "_parts", "_values")
+    __slots__ = ("_blocks", "_fields", "_values")
 
-    def __init__(self, parts: tuple[bytes, ...]) -> None:
-        """Wrap good block texts, oldest first."""
-        self._parts = parts
+    def __init__(self, blocks: tuple[_Block, ...]) -> None:
+        """Wrap good blocks, oldest first."""
+        self._blocks = blocks
         self._fields: dict[str, str] | None = None
         self._values: dict[str, object] | None = None
 
@@ -560,10 +561,9 @@ class VEDirectRecord:
         """Raw fields, label -> text as sent."""
         fields = self._fields
         if fields is None:
-            fields = {}
-            for part in self._parts:
-                fields.update(_FIELDS[part])
-            self._fields = fields
+            fields = self._fields = {}
+            for block in self._blocks:
+                fields |= block.fields()
         return fields
 
     @property
@@ -571,13 +571,12 @@ class VEDirectRecord:
         """Decoded values, label -> value (units in :data:`LABELS`)."""
         values = self._values
         if values is None:
-            if self._parts:
-                values = {}
-                for part in self._parts:
-                    values.update(_VALUES[part])
-            else:
-                values = _decode_fields(self.fields)
-            self._values = values
+            if self._blocks:
+                values = self._values = {}
+                for block in self._blocks:
+                    values |= block.values()
+            else:  # from_fields
+                values = self._values = _decode_fields(self.fields)
         return values
 
     @property
@@ -645,12 +644,15 @@ class VEDirectParser:
     * ``hex_frames`` / ``hex_checksum_errors``: good / bad (sum, not hex, too long) HEX frames;
     * ``bytes_discarded``: bytes in no good block and no good HEX frame: noise, bad blocks, bad
       HEX frames, the start-up fragment, what :meth:`reset` drops.
+
+    ``hex_lines`` holds the good HEX frames as received, ``:`` through ``\\n``
+    (``b":ABBED008D28EE\\n"``), oldest first, for a HEX decoder to take with ``popleft()``. It
+    keeps the latest :data:`MAX_HEX_LINES`; older ones are dropped unread, so nobody has to read.
     """
 
     __slots__ = (
-        "_heads",
         "_hex_pending",
-        "_parts",
+        "_kinds",
         "_pid_head",
         "_synced",
         "_text",
@@ -660,21 +662,20 @@ class VEDirectParser:
         "format_errors",
         "hex_checksum_errors",
         "hex_frames",
+        "hex_lines",
         "overruns",
     )
 
     def __init__(self) -> None:
         """Start unsynchronised, with no device known."""
-        # text (HEX frames cut out) after the last block, unfinished; it starts between blocks
-        self._text = b""
+        self._text = b""  # text (HEX frames cut out) not yet framed: a block's start, or b"\r"
         self._hex_pending = b""  # an unfinished HEX frame, from its ':'
         self._synced = False  # False until a block was checked: the first may be a fragment
-        # the latest good block of each kind, oldest first: its text ("part"), and its head: the
-        # CR LF, first label and tab (b"\r\nH1\t"), or a PID block's whole first line
-        # (b"\r\nPID\t0x203\r\n")
-        self._parts: tuple[bytes, ...] = ()
-        self._heads: tuple[bytes, ...] = ()
+        # the latest good block of each kind, oldest first, under its head: the CR LF, first
+        # label and tab (b"\r\nH1\t"), or a PID block's whole first line (b"\r\nPID\t0x203\r\n")
+        self._kinds: dict[bytes, _Block] = {}
         self._pid_head = b""  # the head of the device's latest PID block
+        self.hex_lines: deque[bytes] = deque(maxlen=MAX_HEX_LINES)
         self.blocks = 0
         self.checksum_errors = 0
         self.format_errors = 0
@@ -704,206 +705,120 @@ class VEDirectParser:
         self._text = self._hex_pending = b""
         self._synced = False
 
+    def forget_device(self) -> None:
+        """Drop the blocks held for the device: the next record holds only blocks that follow.
+
+        For a caller that finds out by other means (a SER# it does not expect) that another
+        device is on the port. The counters and any unfinished block are kept.
+        """
+        self._kinds.clear()
+        self._pid_head = b""
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[VEDirectRecord]:
         """Consume bytes from the port; return the records they complete, oldest first.
 
         Often empty. Any chunking gives the same records and counters. Never raises on bad
         input: it is counted and dropped.
+
+        First the HEX frames are cut out: the text between them goes to :meth:`_frame` in
+        stream order, so a ``:`` right after ``\\r\\nChecksum\\t`` is seen as that block's
+        checksum byte, not as the start of a frame.
         """
-        if type(data) is not bytes:
-            data = bytes(data)
+        data = self._hex_pending + bytes(data)
+        self._hex_pending = b""
         out: list[VEDirectRecord] = []
-        if self._hex_pending:
-            data = self._hex_pending + data
-            self._hex_pending = b""
-        elif b":" not in data:  # no HEX frame and no ':' checksum byte: straight to the text
-            if data:
-                self._push(data, out)
-            return out
         pos = 0
-        find = data.find
-        n = len(data)
-        while pos < n:
-            colon = find(b":", pos)
-            if colon < 0:
-                self._push(data[pos:] if pos else data, out)
-                break
-            if colon > pos:
-                self._push(data[pos:colon], out)
-            if self._text.endswith(_MARKER):
-                # the checksum byte of the block in progress (7 in karioja bvm702.dump, §1.2)
-                self._push(b":", out)
+        while (colon := data.find(b":", pos)) >= 0:
+            self._frame(data[pos:colon], out)
+            if self._text.endswith(_MARKER):  # the checksum byte of the block in progress (§1.2)
+                self._frame(b":", out)
                 pos = colon + 1
                 continue
-            end = find(b"\n", colon, colon + MAX_HEX_FRAME)
-            if end < 0:
-                if n - colon < MAX_HEX_FRAME:  # unfinished: wait for the rest
-                    self._hex_pending = data[colon:]
-                    break
-                self.hex_checksum_errors += 1  # no '\n' in time: abandon it, resume the text
-                self.bytes_discarded += MAX_HEX_FRAME
+            end = data.find(b"\n", colon, colon + MAX_HEX_FRAME)
+            if end >= 0:  # a whole frame
+                pos = end + 1
+                self._hex_frame(data[colon:pos])
+            elif len(data) - colon < MAX_HEX_FRAME:  # unfinished: wait for the rest
+                self._hex_pending = data[colon:]
+                return out
+            else:  # no '\n' in time: abandon it, resume the text
                 pos = colon + MAX_HEX_FRAME
-                continue
-            pos = end + 1
-            if _hex_frame_ok(data[colon:pos]):
-                self.hex_frames += 1
-            else:
                 self.hex_checksum_errors += 1
-                self.bytes_discarded += pos - colon
+                self.bytes_discarded += MAX_HEX_FRAME
+        self._frame(data[pos:], out)
         return out
 
-    def _push(self, segment: bytes, out: list[VEDirectRecord]) -> None:
-        r"""Add HEX-free text to the stream; emit a record for every good block it completes.
+    def _hex_frame(self, frame: bytes) -> None:
+        r"""Check and count one HEX frame, ``:`` through ``\n`` (§1.4); keep it when good."""
+        if _hex_frame_ok(frame):
+            self.hex_frames += 1
+            self.hex_lines.append(frame)
+        else:
+            self.hex_checksum_errors += 1
+            self.bytes_discarded += len(frame)
 
-        The fast path splits the text at every ``\r\nChecksum\t`` in one C call. Each piece after
-        the first is the previous block's checksum byte, then (normally) the CR LF and fields of
-        the next block. Such a piece is verified right there with adler32 (whose low half is 1 +
-        the byte sum, exactly up to 256 bytes), and a block of the kind of one of the last two
-        costs a tuple and a record. At a piece that looks otherwise (a block too long, a marker
-        right after a checksum byte, no CR LF at all) :meth:`_scan` takes over for the rest.
-        """
-        text = self._text
-        buf = text + segment if text else segment
-        pieces = buf.split(_MARKER)
-        pos = first = 0  # pieces[i] starts at buf[pos]; its text starts at buf[pos + first]
-        if len(pieces) > 1:
-            synced = self._synced
-            discarded = 0
-            emitted = len(out)
-            append = out.append
-            record = VEDirectRecord
-            parts = self._parts
-            heads = self._heads
-            limit = MAX_BLOCK - _MARKER_LEN - 1  # the most text a block may have before its marker
-            small = 4 * MAX_FIELDS + 2  # shorter text cannot hold more than MAX_FIELDS fields
-            piece = pieces[0]
-            for following in islice(pieces, 1, None):
-                if not following:
-                    break  # a marker right after a checksum byte, or no checksum byte yet
-                if not piece.startswith(_CRLF, first):  # noise: the block starts at a CR LF
-                    start = piece.find(_CRLF, first)
-                    if start < 0:
-                        break
-                    discarded += start - first
-                    pos += start
-                    piece = piece[start:]
-                    first = 0
-                size = len(piece)
-                if size - first > limit:
-                    break  # too long: _scan drops it and resyncs
-                if (
-                    (adler32(piece) if size <= _ADLER_EXACT else sum(piece) + 1)
-                    + _MARKER_SUM_M1
-                    - (piece[0] if first else 0)
-                    + following[0]
-                ) & 0xFF:
-                    if synced:
-                        self.checksum_errors += 1
-                    discarded += size - first + _MARKER_LEN + 1
-                elif size - first < small and heads and piece.startswith(heads[-1], first):
-                    # the same kind as the last block (every block of a one-block device)
-                    parts = (*parts[:-1], piece) if len(parts) > 1 else (piece,)
-                    append(record(parts))
-                elif size - first < small and len(heads) == 2 and piece.startswith(heads[0], first):
-                    # the other kind of a device that sends two in turn (BMV: main, history)
-                    parts = (parts[1], piece)
-                    heads = (heads[1], heads[0])
-                    append(record(parts))
-                else:
-                    self._parts = parts
-                    self._heads = heads
-                    if not self._take(piece, first, out):
-                        discarded += size - first + _MARKER_LEN + 1
-                    parts = self._parts
-                    heads = self._heads
-                synced = True
-                pos += size + _MARKER_LEN
-                piece = following
-                first = 1
-            self._parts = parts
-            self._heads = heads
-            self._synced = synced
-            self.bytes_discarded += discarded
-            self.blocks += len(out) - emitted
-        self._scan(buf, pos + first, out)
-
-    def _scan(self, buf: bytes, pos: int, out: list[VEDirectRecord]) -> None:
-        """Find blocks the slow, general way from ``buf[pos]`` (between blocks); keep the rest."""
-        n = len(buf)
+    def _frame(self, text: bytes, out: list[VEDirectRecord]) -> None:
+        """Add HEX-free text to the stream; check every block it completes; keep the rest."""
+        buf = self._text + text
         find = buf.find
-        window = MAX_BLOCK - 1  # the marker must end before the limit, leaving the checksum byte
-        while True:
-            start = find(_CRLF, pos)
-            if start < 0:  # only noise; a trailing '\r' may begin the next block
-                keep = n - 1 if n > pos and buf[n - 1] == 0x0D else n
-                self.bytes_discarded += keep - pos
-                pos = keep
-                break
-            self.bytes_discarded += start - pos
+        n = len(buf)
+        pos = 0  # between blocks
+        while (start := find(_CRLF, pos)) >= 0:
+            self.bytes_discarded += start - pos  # noise before the block
             pos = start
-            marker = find(_MARKER, start, start + window)
-            if marker < 0:
-                if n < start + window:
-                    break  # unfinished block
-                # it cannot end within MAX_BLOCK: drop what there is and resync
-                pos = start + window
-                self.bytes_discarded += window
+            marker = find(_MARKER, start, start + MAX_BLOCK - 1)  # leave room for the byte
+            if marker >= 0:
+                end = marker + _MARKER_LEN + 1  # through the checksum byte
+                if end > n:
+                    break  # the checksum byte has not arrived yet
+                self._block(buf[start:marker], buf[end - 1], out)
+                pos = end
+            elif n - start >= MAX_BLOCK - 1:  # it cannot end within MAX_BLOCK: drop it, resync
+                pos = start + MAX_BLOCK - 1
+                self.bytes_discarded += MAX_BLOCK - 1
                 self.overruns += 1
                 self._synced = False
-                continue
-            if marker + _MARKER_LEN >= n:
-                break  # the checksum byte has not arrived yet
-            pos = marker + _MARKER_LEN + 1
-            part = buf[start:marker]
-            if (sum(part) + _MARKER_SUM_M1 + 1 + buf[marker + _MARKER_LEN]) & 0xFF:
-                if self._synced:
-                    self.checksum_errors += 1
-                self.bytes_discarded += pos - start
-            elif self._take(part, 0, out):
-                self.blocks += 1
             else:
-                self.bytes_discarded += pos - start
-            self._synced = True
-        self._text = buf[pos:] if pos < n else b""
+                break  # an unfinished block
+        else:  # only noise after pos; a trailing CR may begin the next block
+            keep = n - 1 if n > pos and buf[-1] == 0x0D else n
+            self.bytes_discarded += keep - pos
+            pos = keep
+        self._text = buf[pos:]
 
-    def _take(self, part: bytes, first: int, out: list[VEDirectRecord]) -> bool:
-        r"""Emit a record for a block that verified (its text is ``part[first:]``); False if bad.
+    def _block(self, text: bytes, checksum: int, out: list[VEDirectRecord]) -> None:
+        r"""Check one block (``text``: its CR LF up to ``\r\nChecksum\t``); emit a record if good.
 
-        The record holds the latest block of every kind, oldest first; this block replaces the
-        one of its kind. A first line ``PID\t...`` other than the device's last means another
+        The record holds the latest good block of every kind, oldest first; this block replaces
+        the one of its kind. A first line ``PID\t...`` other than the device's last means another
         device: the blocks held so far are dropped.
         """
-        text = first + 2  # the first label
-        tab = part.find(b"\t", text, text + MAX_LABEL + 1)
-        label = part[text:tab]
-        if (
-            tab <= text
-            or not label.isascii()
-            or not label.decode("ascii").isprintable()
-            or b" " in label
-            or part.count(_CRLF, first) > MAX_FIELDS
-        ):
+        synced = self._synced
+        self._synced = True
+        if (sum(text) + _MARKER_SUM + checksum) & 0xFF:
+            if synced:  # the first block may be a fragment: not an error
+                self.checksum_errors += 1
+            self.bytes_discarded += len(text) + _MARKER_LEN + 1
+            return
+        first = _FIRST_LABEL(text)
+        if first is None or text.count(_CRLF) > MAX_FIELDS:
             self.format_errors += 1
-            return False
-        parts = self._parts
-        heads = self._heads
-        if label == b"PID":
-            line_end = part.find(_CRLF, text)
-            head = part[first:] + _CRLF if line_end < 0 else part[first : line_end + 2]
+            self.bytes_discarded += len(text) + _MARKER_LEN + 1
+            return
+        kinds = self._kinds
+        if text.startswith(b"PID\t", 2):
+            line_end = text.find(_CRLF, 2)
+            head = text + _CRLF if line_end < 0 else text[: line_end + 2]
             if head != self._pid_head:
                 if self._pid_head:  # another device on this port: start afresh
-                    parts = heads = ()
+                    kinds.clear()
                 self._pid_head = head
         else:
-            head = part[first : tab + 1]
-        if head in heads:
-            index = heads.index(head)
-            heads = heads[:index] + heads[index + 1 :]
-            parts = parts[:index] + parts[index + 1 :]
-        elif len(heads) >= MAX_KINDS:
-            heads = heads[1:]
-            parts = parts[1:]
-        self._heads = (*heads, head)
-        parts = self._parts = (*parts, part)
-        out.append(VEDirectRecord(parts))
-        return True
+            head = first.group()
+        held = kinds.pop(head, None)
+        if held is None and len(kinds) >= MAX_KINDS:
+            del kinds[next(iter(kinds))]  # the oldest kind
+        # the same text as the block it replaces: keep that one, parsed already if it was read
+        kinds[head] = held if held is not None and held.text == text else _Block(text)
+        out.append(VEDirectRecord(tuple(kinds.values())))
+        self.blocks += 1
