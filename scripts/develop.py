@@ -1,8 +1,15 @@
 """A live Home Assistant with this integration, fed by real captures (run through scripts/develop).
 
-- Home Assistant runs from .dev/config (git-ignored) on http://localhost:8123, with the frontend.
+- Home Assistant runs from .dev/config (git-ignored; `--dir` picks another folder) on
+  http://localhost:8123 (`--port`), with the frontend and what it needs (scripts/setup installs the
+  requirements of the components the frontend loads: conversation, assist, camera, tts, ...).
+- The HTTP server is configured the way Home Assistant now wants it: in its own storage
+  (.storage/http, "stable" slot), written here before every start. configuration.yaml has no
+  `http:` block, so there is no YAML import, no "Confirm new HTTP server configuration" trial and
+  no restart five minutes later.
 - Onboarding is completed through Home Assistant's own onboarding API; the user is
-  `demo` / `victron` (the README says so).
+  `demo` / `victron` (the README says so). On a later run of the same folder onboarding is done
+  (`/api/onboarding` answers 404 then): the driver logs in as that user.
 - Every VE.Direct capture in ../shared/fixtures/vedirect is served on its own pseudo-terminal
   (.dev/tty/<name>), one record a second, looping; each is added through the integration's real
   config flow over the HTTP API (never YAML).
@@ -11,28 +18,38 @@
   (tests/fakes/jbd_bms.py); both are added through the JBD battery config flow, then combined
   into a battery bank (series) through the bank config flow.
 - A Venus GX is simulated: mosquitto (an in-process amqtt broker where mosquitto is not installed)
-  on a free loopback port, with the password demo/victron when mosquitto runs it, and the GX
-  simulator (tests/fakes/gx_simulator.py) replaying the real boat recording in
-  ../shared/fixtures/venus_mqtt with Venus semantics; it is added through the Venus GX config flow.
+  on a loopback port (the previous run's port when it is free, else any free one), with the
+  password demo/victron when mosquitto runs it, and the GX simulator
+  (tests/fakes/gx_simulator.py) replaying the real boat recording in ../shared/fixtures/venus_mqtt
+  with Venus semantics; it is added through the Venus GX config flow.
 - The GX's GPS (gps/93) sails the real 4-hour track ../shared/fixtures/gps/plaka.nmea in real time
   (a fix every 2 s: position, speed over ground, course), from before Home Assistant starts; a
   Logbook entry ("Aurora") on the GX GPS's device tracker and speed sensor is added through the
   Logbook config flow. The logbook sees the boat under way within a minute and announces the trip
   about three minutes after it starts watching (the 3 min minimum trip duration).
-- Ctrl-C stops Home Assistant and the replays.
+- A rerun of the same folder reuses its entries on purpose: every config flow is run again; the
+  GX and logbook flows answer "already configured" (the GX flow moving the saved entry to this
+  run's broker port), the devices' ptys keep their paths and are held by their entries ("kept");
+  the bank is only created when missing. wait_live then checks that every device is live.
+- Ctrl-C stops Home Assistant and the replays. If Home Assistant exits by itself, develop says so
+  and exits 1.
 
 `--check` does the same headless in a throw-away config folder on a free port, waits until every
 configured device's entities have live states and the logbook has a trip under way, prints them as
 a table and exits 0 (1 on timeout). To keep the check short, its logbook's shortest trip is set to
 1 minute through the options flow (the demo keeps the 3 minute default).
+
+scripts/soak uses `running()` to bring the same setup up with its devices sped up (`speed`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import AsyncIterator
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import json
 import os
 from pathlib import Path
@@ -119,9 +136,6 @@ homeassistant:
   latitude: 60.15
   longitude: 24.95
   elevation: 0
-http:
-  server_host: {host}
-  server_port: {port}
 frontend:
 config:
 history:
@@ -151,12 +165,25 @@ def free_port() -> int:
 
 @dataclass
 class Demo:
-    """What the demo runs: where, on which port, with which devices."""
+    """What the demo runs: where, on which port, with which devices, how fast.
 
-    config_dir: Path
+    `root` holds config/ (Home Assistant's folder), tty/ (the ptys) and mqtt/ (the broker).
+    `host` None binds Home Assistant on every interface (its default). `speed` > 1 replays the
+    devices faster than real time (scripts/soak): VE.Direct records and the GPS track.
+    """
+
+    root: Path
     port: int
-    host: str
+    host: str | None
     check: bool
+    speed: float = 1.0
+    #: Home Assistant's console output is dropped (it still logs to config/home-assistant.log)
+    quiet: bool = False
+
+    @property
+    def config_dir(self) -> Path:
+        """Home Assistant's configuration folder."""
+        return self.root / "config"
 
     @property
     def base(self) -> str:
@@ -186,14 +213,20 @@ class HomeAssistantClient:
                 raise RuntimeError(f"{method} {path}: HTTP {resp.status}: {text[:300]}")
             return json.loads(text) if text else None
 
+    async def status(self, path: str) -> int:
+        """HTTP status of a GET without credentials (any answer, 401 and 404 included)."""
+        async with self.session.get(self.base + path) as resp:
+            await resp.read()
+            return resp.status
+
     async def wait_started(self, timeout: float, process: subprocess.Popen[bytes]) -> None:
-        """Wait until the HTTP server answers (and the process is alive)."""
+        """Wait until the HTTP server answers at all (and the process is alive)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"Home Assistant exited with code {process.returncode}")
-            with contextlib.suppress(aiohttp.ClientError, RuntimeError):
-                await self._json("GET", "/api/onboarding")
+            with contextlib.suppress(aiohttp.ClientError):
+                await self.status("/api/onboarding")
                 return
             await asyncio.sleep(0.5)
         raise TimeoutError("Home Assistant did not start its HTTP server in time")
@@ -203,9 +236,67 @@ class HomeAssistantClient:
         result = await self._json("POST", "/auth/token", data=data)
         self.token = result["access_token"]
 
-    async def onboard_or_login(self) -> None:
+    async def onboarding_steps(self, config_dir: Path, timeout: float) -> dict[str, bool] | None:
+        """Onboarding's steps (name -> done), or None when onboarding is complete.
+
+        Home Assistant serves `/api/onboarding` only while onboarding is unfinished: a 404 means
+        either "done" or "not set up yet". The folder's own .storage/onboarding tells which.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with self.session.get(self.base + "/api/onboarding") as resp:
+                    text = await resp.text()
+                    if resp.status == 200:
+                        return {step["step"]: step["done"] for step in json.loads(text)}
+            if onboarded(config_dir):
+                return None
+            await asyncio.sleep(0.5)
+        raise TimeoutError("Home Assistant did not serve its onboarding in time")
+
+    async def login(self, timeout: float) -> None:
+        """Log in as the demo user through the login flow (retried until the auth API is up)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                flow = await self._json(
+                    "POST",
+                    "/auth/login_flow",
+                    json={
+                        "client_id": self.client_id,
+                        "handler": ["homeassistant", None],
+                        "redirect_uri": self.client_id,
+                    },
+                )
+                result = await self._json(
+                    "POST",
+                    f"/auth/login_flow/{flow['flow_id']}",
+                    json={
+                        "client_id": self.client_id,
+                        "username": USER["username"],
+                        "password": USER["password"],
+                    },
+                )
+            except (aiohttp.ClientError, RuntimeError) as err:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"could not log in as {USER['username']}: {err}") from err
+                await asyncio.sleep(0.5)
+                continue
+            if result.get("type") != "create_entry":
+                raise RuntimeError(
+                    f"the login as {USER['username']} was refused ({result.get('errors')}); "
+                    "remove the folder's config/ to start afresh"
+                )
+            await self._token_from_code(result["result"])
+            return
+
+    async def onboard_or_login(self, config_dir: Path, timeout: float) -> None:
         """Complete onboarding on a new config, else log in as the demo user."""
-        steps = {step["step"]: step["done"] for step in await self._json("GET", "/api/onboarding")}
+        steps = await self.onboarding_steps(config_dir, timeout)
+        if steps is None:
+            log("onboarding was done by an earlier run: logging in as demo")
+            await self.login(timeout)
+            return
         if not steps.get("user"):
             log("onboarding: creating the demo user")
             result = await self._json(
@@ -215,25 +306,7 @@ class HomeAssistantClient:
             )
             await self._token_from_code(result["auth_code"])
         else:
-            flow = await self._json(
-                "POST",
-                "/auth/login_flow",
-                json={
-                    "client_id": self.client_id,
-                    "handler": ["homeassistant", None],
-                    "redirect_uri": self.client_id,
-                },
-            )
-            result = await self._json(
-                "POST",
-                f"/auth/login_flow/{flow['flow_id']}",
-                json={
-                    "client_id": self.client_id,
-                    "username": USER["username"],
-                    "password": USER["password"],
-                },
-            )
-            await self._token_from_code(result["result"])
+            await self.login(timeout)
         for step, path, body in (
             ("core_config", "/api/onboarding/core_config", None),
             ("analytics", "/api/onboarding/analytics", None),
@@ -279,6 +352,11 @@ class HomeAssistantClient:
         )
         return dict(result)
 
+    async def entries(self) -> list[dict[str, Any]]:
+        """The integration's config entries (entry_id, title, state, ...)."""
+        result = await self._json("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+        return list(result)
+
     async def entity_rows(self) -> list[list[str]]:
         """[device, entity_id, state, unit] of every entity of the integration."""
         template = (
@@ -298,12 +376,72 @@ class HomeAssistantClient:
             return list(json.loads(await resp.text()))
 
 
+def onboarded(config_dir: Path) -> bool:
+    """True when the folder's Home Assistant has finished onboarding (its .storage/onboarding)."""
+    path = config_dir / ".storage" / "onboarding"
+    try:
+        done = json.loads(path.read_text())["data"]["done"]
+    except OSError, ValueError, KeyError, TypeError:
+        return False
+    return {"user", "core_config", "analytics", "integration"} <= set(done)
+
+
+def http_storage(config_dir: Path, port: int, host: str | None) -> dict[str, Any]:
+    """The content of .storage/http that makes Home Assistant listen on `host`:`port`.
+
+    Home Assistant keeps its HTTP settings in storage (Settings > System > Network): a confirmed
+    "stable" slot and a "pending" one under trial, which reverts and restarts Home Assistant after
+    5 minutes unless confirmed. The demo writes its port into the stable slot (keeping anything
+    else a user set there), clears any pending trial and marks the YAML migration done, so nothing
+    asks to be confirmed. Validated with Home Assistant's own schema; ValueError when invalid.
+    """
+    from homeassistant.components.http import config as http_config
+    import probatio
+
+    path = config_dir / ".storage" / http_config.STORAGE_KEY
+    stable: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        stable = dict(json.loads(path.read_text())["data"]["stable"])
+    settings = {
+        k: v
+        for k, v in stable.items()
+        if k not in ("created_at", "error", "error_message", "server_host", "server_port")
+    }
+    settings["server_port"] = port
+    if host is not None:
+        settings["server_host"] = [host]
+    try:
+        validated = http_config.HTTP_STORAGE_SCHEMA(settings)
+    except probatio.Invalid as err:
+        raise ValueError(f"{path}: invalid HTTP settings {settings}: {err}") from err
+    return {
+        "version": http_config.STORAGE_VERSION,
+        "minor_version": http_config.STORAGE_MINOR_VERSION,
+        "key": http_config.STORAGE_KEY,
+        "data": {
+            "stable": {
+                **validated,
+                "created_at": stable.get("created_at") or datetime.now(UTC).isoformat(),
+                "error": None,
+                "error_message": None,
+            },
+            "pending": None,
+            "yaml_migration_done": True,
+        },
+    }
+
+
 def write_config(demo: Demo) -> None:
-    """configuration.yaml and the custom_components link in the demo's config folder."""
+    """configuration.yaml (no `http:` block), .storage/http and the custom_components link."""
     demo.config_dir.mkdir(parents=True, exist_ok=True)
-    (demo.config_dir / "configuration.yaml").write_text(
-        CONFIGURATION_YAML.format(host=demo.host, port=demo.port)
-    )
+    (demo.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
+    storage = demo.config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    http = storage / "http"
+    tmp = http.with_name("http.new")
+    tmp.write_text(json.dumps(http_storage(demo.config_dir, demo.port, demo.host), indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(http)
     components = demo.config_dir / "custom_components"
     components.mkdir(exist_ok=True)
     link = components / DOMAIN
@@ -312,18 +450,19 @@ def write_config(demo: Demo) -> None:
     link.symlink_to(REPO / "custom_components" / DOMAIN)
 
 
-def start_vedirect(tty_dir: Path, interval: float) -> tuple[list[PtyDevice], list[Any]]:
-    """A pty per VE.Direct capture, replaying; returns the devices and replay coroutines."""
+def start_vedirect(tty_dir: Path, interval: float) -> tuple[list[PtyDevice], list[VEDirectReplay]]:
+    """A pty per VE.Direct capture and its replay (a record every `interval` s; `.run()` sends)."""
     tty_dir.mkdir(parents=True, exist_ok=True)
-    devices, coroutines = [], []
+    devices: list[PtyDevice] = []
+    replays: list[VEDirectReplay] = []
     for name, filename in VEDIRECT_CAPTURES:
         capture = FIXTURES / "vedirect" / filename
         if not capture.exists():
             raise FileNotFoundError(f"{capture} is missing: ../shared must sit beside the repo")
         device = PtyDevice(tty_dir / name)
         devices.append(device)
-        coroutines.append(VEDirectReplay(device, capture.read_bytes(), interval).run())
-    return devices, coroutines
+        replays.append(VEDirectReplay(device, capture.read_bytes(), interval))
+    return devices, replays
 
 
 def start_jbd(tty_dir: Path) -> tuple[list[PtyDevice], list[Any]]:
@@ -337,8 +476,32 @@ def start_jbd(tty_dir: Path) -> tuple[list[PtyDevice], list[Any]]:
     return devices, coroutines
 
 
-async def add_jbd(client: HomeAssistantClient, devices: list[PtyDevice]) -> None:
-    """Each simulated battery through the JBD serial flow, then the bank through its flow."""
+def outcome(result: dict[str, Any], rerun: bool) -> str:
+    """A config flow's result in a few words. On a rerun a device's port is held by its entry
+    from the earlier run, so the flow's "cannot_open" means "kept" (wait_live then checks that
+    every device is live)."""
+    errors = result.get("errors") or {}
+    if rerun and result["type"] == "form" and errors.get("base") == "cannot_open":
+        return "kept: its entry from the earlier run holds the port"
+    detail = result.get("title") or result.get("reason") or errors
+    return f"{result['type']} ({detail})"
+
+
+async def add_vedirect(client: HomeAssistantClient, devices: list[PtyDevice], rerun: bool) -> None:
+    """Each VE.Direct pty through the VE.Direct config flow."""
+    for device in devices:
+        result = await client.config_flow(
+            [{"next_step_id": "vedirect"}, {"serial_port": str(device.link)}]
+        )
+        log(f"config flow {device.link.name}: {outcome(result, rerun)}")
+
+
+async def add_jbd(client: HomeAssistantClient, devices: list[PtyDevice], rerun: bool) -> None:
+    """Each simulated battery through the JBD serial flow, then the bank through its flow.
+
+    On a rerun the batteries' ptys are held by their entries from the earlier run ("kept"); the
+    bank is created only when no entry has its name, from the batteries' entries found by title.
+    """
     entry_ids = []
     for device in devices:
         result = await client.config_flow(
@@ -348,10 +511,16 @@ async def add_jbd(client: HomeAssistantClient, devices: list[PtyDevice]) -> None
                 {"serial_port": str(device.link)},
             ]
         )
-        outcome = result.get("title") or result.get("reason") or result.get("errors")
-        log(f"config flow JBD {device.link.name}: {result['type']} ({outcome})")
+        log(f"config flow JBD {device.link.name}: {outcome(result, rerun)}")
         if result["type"] == "create_entry":
             entry_ids.append(result["result"]["entry_id"])
+    entries = await client.entries()
+    if any(entry["title"] == BANK_NAME for entry in entries):
+        log(f"config flow bank: skipped ({BANK_NAME!r} is configured already)")
+        return
+    if len(entry_ids) < len(devices):
+        titles = {f"JBD battery {device.link.name}" for device in devices}
+        entry_ids = [entry["entry_id"] for entry in entries if entry["title"] in titles]
     result = await client.config_flow(
         [
             {"next_step_id": "bank"},
@@ -362,23 +531,50 @@ async def add_jbd(client: HomeAssistantClient, devices: list[PtyDevice]) -> None
     log(f"config flow bank: {result['type']} ({result.get('title') or result.get('reason')})")
 
 
-async def start_gx(directory: Path) -> tuple[Broker, GxSimulator, dict[str, str]]:
-    """A broker (mosquitto with a password, else amqtt) and the GX simulator on it."""
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:`port` and it can be bound."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mosquitto binds
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def start_gx(root: Path) -> tuple[Broker, GxSimulator, dict[str, str]]:
+    """A broker (mosquitto with a password, else amqtt) and the GX simulator on it.
+
+    The broker takes the previous run's port (root/mqtt-port) when it is free, so a GX entry
+    saved by that run connects at once; otherwise any free port, and the GX flow moves the entry.
+    """
+    directory = root / "mqtt"
     directory.mkdir(parents=True, exist_ok=True)
+    saved = root / "mqtt-port"
+    port = None
+    with contextlib.suppress(OSError, ValueError):
+        port = int(saved.read_text().strip())
+    if port is not None and not port_is_free(port):
+        log(f"the previous run's broker port {port} is taken: using another one")
+        port = None
     login = GX_LOGIN if find_mosquitto() else {}
     users = {login["username"]: login["password"]} if login else None
-    broker = await asyncio.to_thread(start_broker, directory, users=users)
+    broker = await asyncio.to_thread(start_broker, directory, users=users, port=port)
+    saved.write_text(f"{broker.port}\n")
     gx = GxSimulator(broker.host, broker.port, **login)  # type: ignore[arg-type]
     await gx.start()
     return broker, gx, login
 
 
 async def add_gx(client: HomeAssistantClient, broker: Broker, login: dict[str, str]) -> None:
-    """The simulated GX through the Venus GX config flow (plain MQTT 3.1.1)."""
+    """The simulated GX through the Venus GX config flow (plain MQTT 3.1.1).
+
+    On a rerun the flow answers "already configured" and updates the saved entry's host and
+    port to this run's broker (the flow's own `_abort_if_unique_id_configured(updates=...)`).
+    """
     answer = {"host": broker.host, "port": broker.port, "tls_mode": "off", "protocol": "3.1.1"}
     result = await client.config_flow([{"next_step_id": "venus"}, {**answer, **login}])
-    outcome = result.get("title") or result.get("reason") or result.get("errors")
-    log(f"config flow Venus GX on {broker.host}:{broker.port}: {result['type']} ({outcome})")
+    log(f"config flow Venus GX on {broker.host}:{broker.port}: {outcome(result, False)}")
 
 
 def plaka_fixes() -> list[tuple[float, dict[str, Any]]]:
@@ -401,15 +597,30 @@ def plaka_fixes() -> list[tuple[float, dict[str, Any]]]:
     ]
 
 
-async def sail(gx: GxSimulator, fixes: list[tuple[float, dict[str, Any]]]) -> None:
-    """Publish the track as the GX's GPS in real time; at its end the boat stays there, still."""
+async def sail(
+    gx: GxSimulator,
+    fixes: list[tuple[float, dict[str, Any]]],
+    speed: float = 1.0,
+    *,
+    repeat: bool = False,
+) -> None:
+    """Publish the track as the GX's GPS, `speed` times faster than real time; at its end the boat
+    stays there, still. With `repeat` it sails back along the same track and out again, forever
+    (scripts/soak): a continuous track, no jump."""
     loop = asyncio.get_running_loop()
-    start = loop.time()
-    for offset, values in fixes:
-        delay = start + offset - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        gx.set_values(values)
+    legs = 0
+    while True:
+        start = loop.time()
+        for offset, values in fixes:
+            delay = start + offset / speed - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            gx.set_values(values)
+        legs += 1
+        if not repeat:
+            break
+        end = fixes[-1][0]
+        fixes = [(end - offset, values) for offset, values in reversed(fixes)]
     gx.set_value(f"{GPS_SERVICE}/Speed", 0)
     log("the plaka track has ended: the boat lies still")
 
@@ -449,8 +660,7 @@ async def add_logbook(client: HomeAssistantClient, check: bool, timeout: float) 
         },
     }
     result = await client.config_flow([{"next_step_id": "logbook"}, answer])
-    outcome = result.get("title") or result.get("reason") or result.get("errors")
-    log(f"config flow Logbook on {tracker}: {result['type']} ({outcome})")
+    log(f"config flow Logbook on {tracker}: {outcome(result, False)}")
     if check and result["type"] == "create_entry":
         options = await client.options_flow(
             result["result"]["entry_id"], {"update_interval": 5, "min_trip_duration": 1}
@@ -482,11 +692,20 @@ def print_table(rows: list[list[str]]) -> None:
     print(flush=True)
 
 
-async def wait_live(client: HomeAssistantClient, timeout: float) -> list[list[str]]:
-    """Wait until every device has entities and none of them is unavailable."""
+async def wait_live(
+    client: HomeAssistantClient,
+    timeout: float,
+    process: subprocess.Popen[bytes] | None = None,
+    *,
+    need_trip: bool = True,
+) -> list[list[str]]:
+    """Wait until every device has entities and none of them is unavailable (and, with
+    `need_trip`, the logbook has a trip under way). RuntimeError when Home Assistant exits."""
     deadline = time.monotonic() + timeout
     rows: list[list[str]] = []
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"Home Assistant exited with code {process.returncode}")
         rows = await client.entity_rows()
         devices = {row[0] for row in rows}
         dead = [row for row in rows if row[2] == "unavailable"]
@@ -496,7 +715,7 @@ async def wait_live(client: HomeAssistantClient, timeout: float) -> list[list[st
             len(devices) >= expected
             and set(GX_DEVICES) <= devices
             and not dead
-            and logbook_under_way(rows)
+            and (logbook_under_way(rows) or not need_trip)
         ):
             return rows
         await asyncio.sleep(1)
@@ -504,67 +723,80 @@ async def wait_live(client: HomeAssistantClient, timeout: float) -> list[list[st
     raise TimeoutError(f"entities not live after {timeout:.0f} s: {missing[:20]}")
 
 
-async def run(demo: Demo) -> int:
-    """Start everything, set the integration up, then check or keep running."""
+@dataclass
+class Live:
+    """A running demo: Home Assistant's process, a logged-in client, the simulated devices."""
+
+    demo: Demo
+    client: HomeAssistantClient
+    process: subprocess.Popen[bytes]
+    log_file: Path
+    rows: list[list[str]]
+    gx: GxSimulator
+    broker: Broker
+    replays: list[VEDirectReplay] = field(default_factory=list)
+    reused: int = 0
+
+
+@contextlib.asynccontextmanager
+async def running(
+    demo: Demo, *, live_timeout: float = 300, need_trip: bool = True
+) -> AsyncIterator[Live]:
+    """Start the devices and Home Assistant, set every entry up, wait until all are live.
+
+    Yields a `Live`; on exit stops Home Assistant (SIGTERM, then SIGKILL after 60 s) and the
+    simulated devices. Raises TimeoutError when something is not up in time, RuntimeError when
+    Home Assistant exits or refuses the login.
+    """
     write_config(demo)
-    devices, replays = start_vedirect(demo.config_dir.parent / "tty", 1.0)
-    jbd_devices, jbd_servers = start_jbd(demo.config_dir.parent / "tty")
-    tasks = [asyncio.create_task(coroutine) for coroutine in (*replays, *jbd_servers)]
-    log(f"serving {len(devices)} VE.Direct captures on ptys in {devices[0].link.parent}")
+    tty = demo.root / "tty"
+    devices, replays = start_vedirect(tty, 1.0 / demo.speed)
+    jbd_devices, jbd_servers = start_jbd(tty)
+    tasks = [asyncio.create_task(replay.run()) for replay in replays] + [
+        asyncio.create_task(server) for server in jbd_servers
+    ]
+    log(f"serving {len(devices)} VE.Direct captures on ptys in {tty}")
     log(f"simulating {len(jbd_devices)} JBD batteries on ptys {[d.link.name for d in jbd_devices]}")
-    broker, gx, gx_login = await start_gx(demo.config_dir.parent / "mqtt")
-    kind = "mosquitto" if gx_login else "amqtt (mosquitto is not installed)"
-    log(f"simulating GX {gx.portal_id} on {kind} at {broker.host}:{broker.port}")
-    fixes = plaka_fixes()
-    gx.set_values(fixes[0][1])  # the GPS is on the track from the first full publish
-    tasks.append(asyncio.create_task(sail(gx, fixes)))
-    hours = fixes[-1][0] / 3600
-    log(f"the GX GPS sails plaka.nmea in real time ({len(fixes)} fixes, {hours:.1f} h)")
-    log_file = demo.config_dir / "home-assistant.log"
-    cmd = [str(REPO / ".venv" / "bin" / "hass"), "-c", str(demo.config_dir), "--skip-pip"]
-    cmd += ["--log-file", str(log_file)]
-    output = subprocess.DEVNULL if demo.check else None
-    process = subprocess.Popen(cmd, start_new_session=True, stdout=output, stderr=output)
-    log(f"starting Home Assistant (pid {process.pid}, log {log_file})")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    broker, gx, gx_login = await start_gx(demo.root)
+    process: subprocess.Popen[bytes] | None = None
     try:
+        kind = "mosquitto" if gx_login else "amqtt (mosquitto is not installed)"
+        log(f"simulating GX {gx.portal_id} on {kind} at {broker.host}:{broker.port}")
+        fixes = plaka_fixes()
+        gx.set_values(fixes[0][1])  # the GPS is on the track from the first full publish
+        tasks.append(asyncio.create_task(sail(gx, fixes, demo.speed, repeat=demo.speed != 1.0)))
+        hours = fixes[-1][0] / 3600
+        pace = "in real time" if demo.speed == 1.0 else f"{demo.speed:g} times real time"
+        log(f"the GX GPS sails plaka.nmea {pace} ({len(fixes)} fixes, {hours:.1f} h)")
+        log_file = demo.config_dir / "home-assistant.log"
+        cmd = [str(REPO / ".venv" / "bin" / "hass"), "-c", str(demo.config_dir), "--skip-pip"]
+        cmd += ["--log-file", str(log_file)]
+        output = subprocess.DEVNULL if demo.check or demo.quiet else None
+        process = subprocess.Popen(cmd, start_new_session=True, stdout=output, stderr=output)
+        log(f"starting Home Assistant (pid {process.pid}, log {log_file})")
         async with aiohttp.ClientSession() as session:
             client = HomeAssistantClient(session, demo.base)
             await client.wait_started(300, process)
-            await client.onboard_or_login()
+            await client.onboard_or_login(demo.config_dir, 300)
             await client.wait_running(300)
+            reused = len(await client.entries())
+            if reused:
+                log(
+                    f"{demo.config_dir} has {reused} entries from an earlier run: reusing them "
+                    "(the GX flow moves its entry to this run's broker; the devices' entries "
+                    "keep their ptys)"
+                )
             # the GX and the logbook first: the logbook watches the boat sail while the rest is
             # set up (a trip is announced once it has lasted its minimum duration)
             await add_gx(client, broker, gx_login)
             await add_logbook(client, demo.check, 120)
-            for device in devices:
-                result = await client.config_flow(
-                    [{"next_step_id": "vedirect"}, {"serial_port": str(device.link)}]
-                )
-                outcome = result.get("title") or result.get("reason") or result.get("errors")
-                log(f"config flow {device.link.name}: {result['type']} ({outcome})")
-            await add_jbd(client, jbd_devices)
-            rows = await wait_live(client, 300)
-            print_table(rows)
-            if demo.check:
-                log(f"check passed: {len(rows)} live entities")
-                return 0
-            log(f"Home Assistant is at http://localhost:{demo.port}  user: demo  password: victron")
-            log("Ctrl-C stops Home Assistant and the replays")
-            waiter = asyncio.create_task(stop.wait())
-            exited = asyncio.create_task(asyncio.to_thread(process.wait))
-            await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            return 0
-    except TimeoutError as err:
-        log(f"FAILED: {err}")
-        return 1
+            await add_vedirect(client, devices, reused > 0)
+            await add_jbd(client, jbd_devices, reused > 0)
+            rows = await wait_live(client, live_timeout, process, need_trip=need_trip)
+            yield Live(demo, client, process, log_file, rows, gx, broker, replays, reused)
     finally:
         log("stopping Home Assistant and the replays")
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.terminate()
             try:
                 await asyncio.to_thread(process.wait, 60)
@@ -579,28 +811,79 @@ async def run(demo: Demo) -> int:
         await asyncio.to_thread(broker.stop)
 
 
+async def run(demo: Demo) -> int:
+    """Start everything, set the integration up, then check or keep running until Ctrl-C.
+
+    Ctrl-C (or SIGTERM) while setting up stops at once, cleaning up, with exit code 130.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    setting_up = True
+
+    def on_signal() -> None:
+        nonlocal setting_up
+        stop.set()
+        if setting_up and main is not None:
+            setting_up = False  # once: a second Ctrl-C must not interrupt the clean-up
+            main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        # the demo is usable once its devices are live; the logbook announces its trip later
+        async with running(demo, need_trip=demo.check) as live:
+            setting_up = False
+            print_table(live.rows)
+            if demo.check:
+                log(f"check passed: {len(live.rows)} live entities")
+                return 0
+            log(f"Home Assistant is at http://localhost:{demo.port}  user: demo  password: victron")
+            log("Ctrl-C stops Home Assistant and the replays")
+            waiter = asyncio.create_task(stop.wait())
+            exited = asyncio.create_task(asyncio.to_thread(live.process.wait))
+            await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not stop.is_set():
+                log(f"FAILED: Home Assistant exited by itself (code {live.process.returncode})")
+                return 1
+            return 0
+    except asyncio.CancelledError:
+        log("stopped while setting up")
+        return 130
+    except (TimeoutError, RuntimeError, ValueError) as err:
+        log(f"FAILED: {err}")
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
 def main() -> int:
     """Parse arguments and run the demo."""
     parser = argparse.ArgumentParser(description="Run Home Assistant with live demo devices.")
     parser.add_argument("--check", action="store_true", help="headless: print live states, exit")
-    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--port", type=int, default=None, help="Home Assistant's port (8123)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=REPO / ".dev",
+        help="folder for config/, tty/ and mqtt/ (.dev); a rerun reuses its config",
+    )
     args = parser.parse_args()
     if not FIXTURES.exists():
         print(f"develop: {FIXTURES} is missing", file=sys.stderr)
         return 1
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     if args.check:
-        root = Path(
-            tempfile.mkdtemp(
-                prefix="check-", dir=REPO / ".dev" if (REPO / ".dev").exists() else None
-            )
-        )
-        demo = Demo(root / "config", args.port or free_port(), "127.0.0.1", check=True)
+        args.dir.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix="check-", dir=args.dir))
+        demo = Demo(root, args.port or free_port(), "127.0.0.1", check=True)
         try:
             return asyncio.run(run(demo))
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    demo = Demo(REPO / ".dev" / "config", args.port or 8123, "0.0.0.0", check=False)
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    demo = Demo(args.dir.resolve(), args.port or 8123, None, check=False)
     return asyncio.run(run(demo))
 
 
