@@ -16,7 +16,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import VictronConfigEntry
-from .entity import VictronEntity, VictronTrackerEntityDescription, async_setup_platform
+from .entity import (
+    BAD,
+    VictronEntity,
+    VictronTrackerEntityDescription,
+    async_setup_platform,
+    finite_number,
+)
 
 PARALLEL_UPDATES = 0  # push: nothing to poll
 
@@ -35,6 +41,23 @@ class VictronTracker(VictronEntity, TrackerEntity):
 
     entity_description: VictronTrackerEntityDescription  # type: ignore[assignment]
     _attr_source_type = SourceType.GPS
+
+    def _coerce(self, value: Any) -> Any:
+        """(latitude °, longitude °, accuracy m) as finite floats within their ranges; any
+        other value is BAD."""
+        if value is None:
+            return None
+        if not isinstance(value, tuple | list) or len(value) != 3:
+            return BAD
+        numbers = [finite_number(part) for part in value]
+        if any(
+            n is BAD or type(part) in (bool, str) for n, part in zip(numbers, value, strict=True)
+        ):
+            return BAD
+        latitude, longitude, accuracy = (float(n) for n in numbers)
+        if abs(latitude) > 90 or abs(longitude) > 180 or accuracy < 0:
+            return BAD
+        return (latitude, longitude, accuracy)
 
     def _position(self) -> tuple[float, float, float] | None:
         value: Any = self.current_value

@@ -7,6 +7,10 @@ integration, nothing downloaded).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+import logging
+from typing import Any
+
 from homeassistant.components.image import ImageEntity
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
@@ -20,6 +24,8 @@ from .entity import (
     VictronImageEntityDescription,
     async_setup_platform,
 )
+
+_LOGGER = logging.getLogger(__package__)
 
 PARALLEL_UPDATES = 0  # push: nothing to poll
 
@@ -55,13 +61,23 @@ class VictronImage(VictronEntity, ImageEntity):
         ImageEntity.__init__(self, hass)
         self._attr_content_type = description.content_type
         self._attr_image_last_updated = dt_util.utcnow()
+        self._image_errors = 0
 
     @callback
-    def _write(self, value: object, available: bool) -> None:
+    def _set(self, available: bool, value: Any, attrs: Mapping[str, Any] | None) -> None:
+        """A new version is a new image: Home Assistant fetches it again."""
         if self._written is not None and self._written[1] != value:
             self._attr_image_last_updated = dt_util.utcnow()
-        super()._write(value, available)
+        super()._set(available, value, attrs)
 
     async def async_image(self) -> bytes | None:
-        """The image bytes (rendered from the device's latest data)."""
-        return self.entity_description.image_fn(self.coordinator.data)
+        """The image bytes (rendered from the device's latest data); None (no image) when
+        rendering fails (counted in `image_errors`, logged once)."""
+        try:
+            image = self.entity_description.image_fn(self.coordinator.data)
+        except Exception:
+            self._image_errors += 1
+            if self._image_errors == 1:
+                _LOGGER.exception("%s: cannot render its image (logged once)", self.entity_id)
+            return None
+        return image if isinstance(image, bytes) else None

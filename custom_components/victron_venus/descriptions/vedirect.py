@@ -117,7 +117,7 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     energy("H17", "discharged_energy"),
     energy("H18", "charged_energy"),
     energy("H19", "yield_total"),
-    energy("H20", "yield_today"),
+    energy("H20", "yield_today", monotonic=False),  # resets every day
     energy("H22", "yield_yesterday", counter=False),
     watts("H21", "max_power_today", diagnostic=True),
     watts("H23", "max_power_yesterday", diagnostic=True),

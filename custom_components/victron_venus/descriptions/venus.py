@@ -16,6 +16,7 @@ system, make no entities).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
@@ -287,9 +288,12 @@ def _amp_hours(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
     return _sensor(key, tk, AMP_HOURS, None, precision=1, **kw)
 
 
-def _kwh(key: str, tk: str, *, counter: bool = True, **kw: Any) -> VictronSensorEntityDescription:
-    """An energy counter (Energy dashboard: total_increasing; resets are handled by HA)."""
-    return _sensor(
+def _kwh(
+    key: str, tk: str, *, counter: bool = True, resets: bool = False, **kw: Any
+) -> VictronSensorEntityDescription:
+    """An energy counter (Energy dashboard: total_increasing). It never goes down (the entity
+    layer refuses a lower value) unless it `resets` by design, like a day's yield."""
+    row = _sensor(
         key,
         tk,
         UnitOfEnergy.KILO_WATT_HOUR,
@@ -299,6 +303,7 @@ def _kwh(key: str, tk: str, *, counter: bool = True, **kw: Any) -> VictronSensor
         value_fn=_number(key, significant=False),
         **kw,
     )
+    return replace(row, monotonic=False) if resets else row
 
 
 def _seconds(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
@@ -591,7 +596,7 @@ SOLAR_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _amps("Load/I", "load_current"),
     _kwh("Yield/User", "yield_total"),
     _kwh("Yield/System", "system_yield", diagnostic=True, enabled=False),
-    _kwh("History/Daily/0/Yield", "yield_today"),
+    _kwh("History/Daily/0/Yield", "yield_today", resets=True),
     _kwh("History/Daily/1/Yield", "yield_yesterday", counter=False),
     _watts("History/Daily/0/MaxPower", "max_power_today", diagnostic=True),
     _watts("History/Daily/1/MaxPower", "max_power_yesterday", diagnostic=True),

@@ -78,6 +78,8 @@ class Source(ABC):
                 identifier: {
                     "available": coordinator.last_update_success,
                     "updates": coordinator.updates,
+                    "bad_values": coordinator.bad_values,
+                    "decreases_refused": coordinator.decreases_refused,
                     "data": dict(coordinator.data),
                 }
                 for identifier, coordinator in self.devices.items()
