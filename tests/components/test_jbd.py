@@ -247,6 +247,7 @@ async def test_disconnect_in_the_middle_of_a_frame_and_recovery(hass: HomeAssist
         entry = await setup_ble(hass, options={"poll_interval": 60})
         source = _source(entry)
         await _first_poll(source)
+        assert source.link.exchange.assembler.bytes_discarded == 1  # the stray 0x00
         bms.fault_request = REQUEST_BASIC
         bms.disconnect_after = 1
         assert not await source.async_poll()
@@ -255,7 +256,9 @@ async def test_disconnect_in_the_middle_of_a_frame_and_recovery(hass: HomeAssist
         assert not source.link.connected
         assert await source.async_poll()
         assert source.link.connects == 2
-        assert source.link.exchange.assembler.bytes_discarded >= 20  # the half frame, dropped
+        # the 20-byte half frame, dropped, and the lone 0x00 notification after subscribing,
+        # once per connection (Transcript.stray)
+        assert source.link.exchange.assembler.bytes_discarded == 20 + 2
         _assert_states(hass, ADDRESS, bms)
         await hass.config_entries.async_unload(entry.entry_id)
 
@@ -305,9 +308,12 @@ async def test_serial_pty_with_faults(
         _assert_states(hass, uid, bms)
         assert float(state(hass, f"{uid}_voltage") or 0) == 15.6  # the capture's stated value
 
-        bms.garbage_next = b"\x00\xff\xdd\x03\x80garbage\x77"
+        garbage = b"\x00\xff\xdd\x03\x80garbage\x77"  # a false start (DD 03 80) inside
+        bms.garbage_next = garbage
+        discarded = source.link.exchange.assembler.bytes_discarded
         assert await source.async_poll()  # garbage before a good answer costs nothing
-        assert source.link.exchange.assembler.bytes_discarded > 0
+        # every garbage byte and nothing else is dropped (the answer after it is whole)
+        assert source.link.exchange.assembler.bytes_discarded - discarded == len(garbage)
 
         bms.fault_request = REQUEST_BASIC
         bms.corrupt_next = True
@@ -315,7 +321,8 @@ async def test_serial_pty_with_faults(
         assert source.link.exchange.assembler.checksum_errors == 1
         assert source.errors["no_response"] == 1
         assert state(hass, f"{uid}_voltage") == "unknown"  # 0x03 lost, 0x04 still arrived
-        assert float(state(hass, f"{uid}_cell_voltage_1") or 0) > 3
+        cells = expected_cells(bms.last_answer[REQUEST_CELLS])  # this poll's 0x04 answer
+        assert float(state(hass, f"{uid}_cell_voltage_1") or 0) == pytest.approx(cells[0])
 
         bms.truncate_next = True
         assert not await source.async_poll()
@@ -498,7 +505,9 @@ async def test_exchange_survives_mutated_captured_streams() -> None:
         assert jbd.parse_frame(frame)  # verified: it decodes
         delivered += frame == answer
         await asyncio.sleep(0)
-    assert delivered >= 2990  # a mutation may itself form an earlier valid 0x03 frame
+    # seed 4 makes the 3000 streams (mutations and chunk sizes) the same on every run: in one of
+    # them a mutation forms an earlier valid 0x03 frame, which is delivered instead (it decodes)
+    assert delivered == 2999
 
 
 def test_basic_values_map_every_protection_flag() -> None:

@@ -48,7 +48,8 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 async def _menu(hass: HomeAssistant, step: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert {"jbd", "bank"} <= set(result["menu_options"])
+    # one menu for every entry type, in the order of config_flow.MENU
+    assert result["menu_options"] == ["vedirect", "venus", "jbd", "bank", "logbook"]
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+import re
 import time
 from typing import Any
 
@@ -29,6 +30,7 @@ from custom_components.victron_venus.const import (
 )
 from tests.components.conftest import ServeCapture, capture
 from tests.fakes.vedirect_device import PtyDevice, split_records
+from tests.protocol.test_vedirect import Reference
 
 
 def _raw_fields(record: bytes) -> dict[str, str]:
@@ -266,7 +268,8 @@ async def test_device_registry_and_diagnostics(
     hass: HomeAssistant, serve_capture: ServeCapture, hass_client: ClientSessionGenerator
 ) -> None:
     """One device with model and firmware; diagnostics carry counters with serials redacted."""
-    device, _ = serve_capture("smartsolar", interval=0.02)
+    device, replay = serve_capture("smartsolar", interval=0.02)
+    replay.paused = True  # nothing is sent before the port is open: no record is cut
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="SmartSolar",
@@ -281,7 +284,11 @@ async def test_device_registry_and_diagnostics(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
+    replay.paused = False
     await _wait_for(lambda: entry.runtime_data.records > 3)
+    replay.paused = True
+    # every record the replay wrote arrives whole and verifies: none lost, none extra
+    await _wait_for(lambda: entry.runtime_data.records == replay.sent)
     dev = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "HQ18486U2B4"), entry.entry_id)
     assert dev is not None
     assert dev.manufacturer == "Victron Energy"
@@ -293,8 +300,17 @@ async def test_device_registry_and_diagnostics(
     text = str(diagnostics)
     assert "HQ18486U2B4" not in text
     source = diagnostics["source"]
-    assert source["parser"]["checksum_errors"] >= 0
-    assert source["records"] > 3
+    # the replay sends whole verified blocks only (split_records), so every counter is exact: one
+    # record per block sent, the capture's HEX frames among them, nothing bad, nothing discarded
+    sent = [replay.records[i % len(replay.records)] for i in range(replay.sent)]
+    hex_frames = sum(len(re.findall(rb"(?<!\r\nChecksum\t):[0-9A-F]+\n", r)) for r in sent)
+    assert source["records"] == replay.sent
+    parser = source["parser"]
+    assert parser["blocks"] == replay.sent
+    assert parser["hex_frames"] == hex_frames
+    assert parser["checksum_errors"] == 0
+    assert parser["format_errors"] == parser["overruns"] == parser["hex_checksum_errors"] == 0
+    assert parser["bytes_discarded"] == 0
     assert source["port"]["connected"] is True
     assert source["last_raw_record"]["PID"] == "0xA05F"
     assert source["last_raw_record"]["SER#"] == "**REDACTED**"
@@ -324,16 +340,29 @@ async def test_line_noise_is_counted_and_dropped(
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, on_change)
     replay.paused = True
+    parser = source.parser
+    errors, discarded = parser.checksum_errors, parser.bytes_discarded
     rng = random.Random(7)
-    await device.write(bytes(rng.randrange(256) for _ in range(4096)))
+    noise = bytes(rng.randrange(256) for _ in range(4096))
+    await device.write(noise)
     corrupt = bytearray(replay.records[0])
     corrupt[corrupt.index(b"AC_OUT_V\t") + 9] = ord("9")  # 93007 instead of 23007
     await device.write(bytes(corrupt))
     replay.paused = False
     records = source.records
     await _wait_for(lambda: source.records > records + 3)
-    parser = source.parser
-    assert parser.checksum_errors + parser.bytes_discarded > 0
+    # exactly what the byte-at-a-time reference machine of the protocol tests (written from the
+    # parser's documented rules, not from its code) counts for the same bytes after a good block
+    reference = Reference()
+    reference.feed(replay.records[0])
+    before = (reference.checksum_errors, reference.bytes_discarded)
+    reference.feed(noise + bytes(corrupt) + replay.records[0] * 20)
+    expected_errors = reference.checksum_errors - before[0]
+    expected_discarded = reference.bytes_discarded - before[1]
+    # all the noise is discarded and the corrupted block is the one checksum error
+    assert (expected_errors, expected_discarded) == (1, len(noise) + len(corrupt))
+    assert parser.checksum_errors - errors == expected_errors
+    assert parser.bytes_discarded - discarded == expected_discarded
     state = hass.states.get(entity_id)
     assert state is not None
     assert float(state.state) == pytest.approx(230.07)
