@@ -17,7 +17,6 @@ key within the login timeout is an older one that needs no login. asyncio I/O on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import logging
 from typing import Any
 
@@ -34,7 +33,7 @@ from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 
 from ..protocol import jbd
-from .jbd import JBDExchange, LinkClosed, LinkError, NoResponse
+from .jbd import JBDExchange, LinkClosed, LinkError, NoResponse, TaskFactory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class BleAuthError(LinkError):
 
 
 class JBDBleLink:
-    """A JBD BMS over Bluetooth LE (see the module docstring).
+    """A JBD BMS over Bluetooth LE (see the module docstring); a `transport.jbd.JBDLink`.
 
     `async_connect()` connects when not connected (raises `BleDeviceNotFound`, `BleConnectError`,
     `BleNotJBD`, `BleAuthError`); `async_request(frame, timeout)` returns the verified answer
@@ -122,7 +121,7 @@ class JBDBleLink:
         """Whether a connection is up."""
         return self._client is not None and self._client.is_connected
 
-    async def async_open(self, create_task: Callable[[Any], Any]) -> None:
+    async def async_open(self, create_task: TaskFactory) -> None:
         """Setup check: raise BleDeviceNotFound when no connectable scanner hears the battery."""
         if not bluetooth.async_address_present(self.hass, self.address, connectable=True):
             raise BleDeviceNotFound(f"{self.address} is not advertising (out of range?)")

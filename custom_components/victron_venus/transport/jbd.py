@@ -6,16 +6,18 @@ verified answer to it, with a timeout (protocols.md §2.6: "keep one in-flight r
 connection; reset the buffer when sending a new request"). FF AA login replies of newer Bluetooth
 modules (§2.3) are routed to `protocol.jbd.parse_auth_reply` before the assembler sees them.
 
-`JBDSerialLink` is the serial transport: `transport.serial.SerialConnection` at 9600 8N1 (§2.1)
-keeps the port open and reopens it with backoff, and the exchange turns its bytes into answers.
-asyncio I/O only; no entities, no Home Assistant.
+`JBDLink` is what a JBD source needs of a link, whatever carries it (a typed Protocol):
+`JBDSerialLink` here and `transport.ble.JBDBleLink` implement it. `JBDSerialLink` is the serial
+transport: `transport.serial.SerialConnection` at 9600 8N1 (§2.1) keeps the port open and reopens
+it with backoff, and the exchange turns its bytes into answers. asyncio I/O only; no entities, no
+Home Assistant.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from ..const import JBD_BAUDRATE
 from ..protocol import jbd
@@ -35,6 +37,58 @@ class NoResponse(LinkError, TimeoutError):
 
 class LinkClosed(LinkError, ConnectionError):
     """The link went away (Bluetooth disconnect, serial port lost) while a request waited."""
+
+
+type TaskFactory = Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
+"""Starts a background task for a coroutine (the entry's `async_create_background_task`)."""
+
+
+class JBDLink(Protocol):
+    """A byte link to one JBD BMS, as a JBD source drives it (one request in flight at a time).
+
+    - `kind`: "serial" or "bluetooth" (diagnostics).
+    - `connected`: whether requests can go out now.
+    - `async_open(create_task)`: the setup check, once (fail fast: a serial port that does not
+      open raises `SerialPortError`, a battery no adapter hears raises `BleDeviceNotFound`);
+      a link that keeps a connection alive starts its task through `create_task`.
+    - `async_connect()`: connect when not connected (raises `LinkError` subclasses).
+    - `async_request(frame, timeout)`: write a request frame, return the verified answer frame
+      (bytes) within `timeout` seconds (raises `NoResponse`, `LinkClosed`, `LinkError`).
+    - `async_release()`: end of one poll (a Bluetooth link may disconnect to free a proxy slot).
+    - `async_close()`: disconnect for good.
+    - `diagnostics()`: counters, JSON-safe, no secrets.
+    """
+
+    kind: str
+
+    @property
+    def connected(self) -> bool:
+        """Whether requests can go out now."""
+        ...
+
+    async def async_open(self, create_task: TaskFactory) -> None:
+        """The setup check; start what keeps the link alive."""
+        ...
+
+    async def async_connect(self) -> None:
+        """Connect when not connected."""
+        ...
+
+    async def async_request(self, frame: bytes, timeout: float) -> bytes:
+        """Write `frame`, return the verified answer frame."""
+        ...
+
+    async def async_release(self) -> None:
+        """One poll is over."""
+        ...
+
+    async def async_close(self) -> None:
+        """Disconnect for good."""
+        ...
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Counters for the diagnostics download."""
+        ...
 
 
 class JBDExchange:
@@ -128,7 +182,7 @@ class JBDExchange:
 
 
 class JBDSerialLink:
-    """A JBD BMS on a serial port (UART or RS485 adapter) at 9600 8N1.
+    """A JBD BMS on a serial port (UART or RS485 adapter) at 9600 8N1; a `JBDLink`.
 
     `async_open()` opens the port once (raises `SerialPortError` subclasses: setup turns them into
     ConfigEntryNotReady) and starts `SerialConnection`'s reconnect loop; `async_request(frame,
@@ -152,7 +206,7 @@ class JBDSerialLink:
         """Whether the port is open."""
         return self.connection.connected
 
-    async def async_open(self, create_task: Callable[[Any], asyncio.Task[None]]) -> None:
+    async def async_open(self, create_task: TaskFactory) -> None:
         """Open the port now (fail fast) and keep it open from then on."""
         await self.connection.async_connect_first()
         self.connection.async_start(create_task)
