@@ -4,7 +4,6 @@ logbook messages."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 import json
 import xml.etree.ElementTree as ET
 
@@ -50,7 +49,8 @@ def test_start_by_hand_at_rest_announces_at_once_and_the_rules_carry_on() -> Non
     assert kind(events) == ["TripStarted"]
     trip = events[0].trip
     assert det.trip is trip and det.state == "underway"
-    assert abs((trip.start - boat.samples[-1].time).total_seconds()) <= 10
+    # the trip begins with the newest 10 s bucket: its first fix is 9 s before the last (1 Hz)
+    assert trip.start == boat.samples[-10].time
     assert det.start_trip() == []  # already under way and announced
     n = len(boat.samples)
     boat.go(1200, 5.0).rest(1800)
@@ -95,7 +95,8 @@ def test_end_by_hand() -> None:
     assert kind(det.feed(boat.samples[n:])) == ["StopStarted"]
     (ended,) = det.end_trip()
     assert isinstance(ended, TripEnded) and ended.trip.end == ended.trip.last_time
-    assert ended.trip.end < boat.samples[-1].time - timedelta(minutes=9)
+    # dated at the arrival: the first of the 700 fixes at rest, not the last sample
+    assert ended.trip.end == boat.samples[-700].time
     # a hand-started trip ended at once is below the minimums: discarded
     det.start_trip()
     assert kind(det.end_trip()) == ["TripDiscarded"]
@@ -120,7 +121,7 @@ def test_recorder_keeps_points_and_conditions_and_cuts_at_the_end() -> None:
     det = TripDetector()
     out = recorder.handle(det.feed(boat.samples))
     assert [t.id for t in out.started] == [recorder.trip_id]
-    assert out.points == len(recorder.points) > 80
+    assert out.points == len(recorder.points) == 900 // 10  # one point per 10 s bucket under way
     assert recorder.start_conditions == {"wind": {"state": "10", "unit": "kn"}}
     # persisted and restored mid-trip (a restart)
     saved = json.loads(json.dumps(recorder.to_dict()))
@@ -136,7 +137,9 @@ def test_recorder_keeps_points_and_conditions_and_cuts_at_the_end() -> None:
     assert again.trip_id is None and again.points == []
     trip = finished.trip
     assert trip.end is not None and all(p.time <= trip.end for p in finished.points)
-    assert len(finished.points) > len(trip.track)
+    # every bucket's point (and the arrival) at full resolution; the straight leg simplifies to
+    # its two ends in the trip's own track
+    assert (len(finished.points), len(trip.track)) == (900 // 10 + 1, 2)
     assert finished.conditions == {
         "start": {"wind": {"state": "10", "unit": "kn"}},
         "end": {"wind": {"state": "4", "unit": "kn"}},
