@@ -20,6 +20,17 @@ such a change, the first stale tick (within a couple of ticks of going stale, i.
 Assistant was watching) also samples the boat one bucket after its last fix (nothing changed
 since, so it was there), so a stop is dated from the last fix, not a minute later.
 
+Home Assistant's wall clock can step back (NTP setting the clock of a boat's computer that booted
+without network): the states then carry times older than the last sample. The feed keeps its own
+clock running on instead of squeezing them 1 ms apart (the detector took those fixes for jumps of
+thousands of knots and dropped them, with their distance): after a step back of more than
+`CLOCK_STEP_S` it adds `clock_offset` to every time, chosen so the first sample after the step
+follows the last one by their usual spacing, so the intervals between fixes stay the real ones.
+The offset stays while data flows (the trip's times stay consistent) and is dropped at the first
+data gap longer than the detector's `gap_s` (the detector starts afresh there anyway). It is saved
+with the rest of the feed's clock (`to_dict`). Smaller reorders (changes stamped the same instant)
+are still spaced 1 ms apart.
+
 A latitude/longitude sensor pair is committed when both have changed, or `PAIR_WAIT_S` after the
 first did (a boat heading due north changes only its latitude), so a fix never mixes a new
 latitude with an old longitude (an L-shaped path, up to 41 % too long).
@@ -60,10 +71,26 @@ TICK_S: Final = 30.0
 """Seconds between two ticks (live timer and replay)."""
 MIN_SPACING_S: Final = 10.0
 """A value-only sample at most this often (one detector bucket)."""
+CLOCK_STEP_S: Final = 5.0
+"""A time more than this many seconds before the last sample is Home Assistant's clock stepping
+back. Less is a reorder of the feed's own making (a latitude/longitude pair committed alone at its
+deadline, PAIR_WAIT_S after its first half, then its partner stamped earlier), spaced 1 ms; a
+step this small squeezes at most a few fixes, whose distance the next accepted fix still counts."""
 
 _MISSING = (STATE_UNAVAILABLE, STATE_UNKNOWN)
 _ON_STATES = frozenset({STATE_ON, "true", "home", "open", "armed", "running"})
 _OFF_STATES = frozenset({"off", "false", "not_home", "closed", "disarmed", "stopped"})
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """An ISO time saved by `LogbookFeed.to_dict`, None when missing or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def number(state: State | None) -> float | None:
@@ -175,6 +202,11 @@ class LogbookFeed:
         self.last_fix: datetime | None = None
         self.last_fed: datetime | None = None
         self.samples = 0
+        #: added to Home Assistant's times since its clock stepped back (see the module doc)
+        self.clock_offset = timedelta(0)
+        #: backwards clock steps seen
+        self.clock_steps = 0
+        self._spacing = timedelta(seconds=MIN_SPACING_S)  # between the last two samples
 
     # -- reading states ------------------------------------------------------------------------
     @property
@@ -281,13 +313,54 @@ class LogbookFeed:
                 out[entity_id] = record
         return out
 
+    # -- the feed's clock ----------------------------------------------------------------------
+    def _clock(self, time: datetime) -> datetime:
+        """Home Assistant's `time` on the feed's clock: plus `clock_offset`, which a backwards
+        step of the wall clock grows and a data gap resets."""
+        last = self.last_fed
+        if last is None:
+            return time
+        if (time - last).total_seconds() > self.detector.config.gap_s:
+            self.clock_offset = timedelta(0)  # a data gap on either clock: start afresh
+            return time
+        mapped = time + self.clock_offset
+        if (last - mapped).total_seconds() <= CLOCK_STEP_S:
+            return mapped
+        self.clock_offset = last + self._spacing - time
+        self.clock_steps += 1
+        return last + self._spacing
+
+    def to_dict(self) -> dict[str, Any]:
+        """The feed's clock, JSON-safe (saved with the detector's snapshot)."""
+        return {
+            "last_fix": None if self.last_fix is None else self.last_fix.isoformat(),
+            "last_fed": None if self.last_fed is None else self.last_fed.isoformat(),
+            "clock_offset_s": self.clock_offset.total_seconds(),
+            "spacing_s": self._spacing.total_seconds(),
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Take back the clock of `to_dict` (missing or unreadable values keep the defaults)."""
+        self.last_fix = _parse_time(data.get("last_fix"))
+        self.last_fed = _parse_time(data.get("last_fed"))
+        offset = data.get("clock_offset_s")
+        if isinstance(offset, int | float) and math.isfinite(offset) and offset >= 0:
+            self.clock_offset = timedelta(seconds=offset)
+        spacing = data.get("spacing_s")
+        if isinstance(spacing, int | float) and 0 < spacing <= TICK_S:
+            self._spacing = timedelta(seconds=spacing)
+
     # -- driving the detector ------------------------------------------------------------------
     def _feed(self, time: datetime, fix: bool) -> list[Event]:
         sample = self.sample(time)
         if sample is None:
             return []
-        if self.last_fed is not None and sample.time <= self.last_fed:
-            sample.time = self.last_fed + timedelta(milliseconds=1)
+        last = self.last_fed
+        if last is not None:
+            if sample.time <= last:
+                sample.time = last + timedelta(milliseconds=1)
+            spacing = sample.time - last
+            self._spacing = min(max(spacing, timedelta(milliseconds=1)), timedelta(seconds=TICK_S))
         self.last_fed = sample.time
         if fix:
             self.last_fix = sample.time
@@ -302,6 +375,7 @@ class LogbookFeed:
     def flush(self, time: datetime) -> list[Event]:
         """After a group of `apply()`s at `time`: a sample when the position changed, or when a
         value changed while the position is stale."""
+        time = self._clock(time)
         position_changed = self._position_changed
         value_changed = self._value_changed
         self._position_changed = self._value_changed = False
@@ -325,12 +399,13 @@ class LogbookFeed:
             self._pair_since = None
             return []
         self._commit_pair()
-        return self.flush(now)
+        return self.flush(now)  # flush() puts `now` on the feed's clock
 
     def tick(self, now: datetime) -> list[Event]:
         """Let time pass: with a position available and stale, the last position is sampled at
         `now` (the boat is still there); otherwise the detector's own tick (data gaps, the end of
         a stop's merge window)."""
+        now = self._clock(now)
         if self._position is not None and self._stale(now):
             events: list[Event] = []
             deferred, self._deferred = self._deferred, None
