@@ -760,3 +760,95 @@ def parse_auth_reply(frame: bytes | bytearray) -> AuthReply:
     if sum(frame[2:-1]) & 0xFF != frame[-1]:
         raise AuthError(f"checksum mismatch in {bytes(frame).hex()}")
     return AuthReply(frame[2], bytes(frame[4:-1]))
+
+
+# --- writes: MOSFET control and write acknowledgements (§2.2) -------------------------------------
+# A separate section: register writes for issue 11 (JBD MOSFET control).
+
+__all__ += [  # extends the list at the top with this section's names
+    "EXIT_FACTORY",
+    "EXIT_FACTORY_AND_SAVE",
+    "FACTORY_MODE_KEY",
+    "MOS_CHARGE_OFF",
+    "MOS_DISCHARGE_OFF",
+    "REG_ENTER_FACTORY",
+    "REG_EXIT_FACTORY",
+    "REG_MOSFET_CONTROL",
+    "WriteResult",
+    "mosfet_control",
+    "parse_write_response",
+]
+
+REG_ENTER_FACTORY: Final = 0x00
+"""Write ``56 78`` here to enter factory mode (§2.2; every settings session in the btsnoop logs)."""
+REG_EXIT_FACTORY: Final = 0x01
+"""Write ``00 00`` (leave) or ``28 28`` (leave and save to EEPROM) here to leave factory mode."""
+REG_MOSFET_CONTROL: Final = 0xE1
+"""MOSFET control: u16, bit 0 set = charge MOSFET off, bit 1 set = discharge MOSFET off (§2.2)."""
+FACTORY_MODE_KEY: Final = b"\x56\x78"
+EXIT_FACTORY: Final = b"\x00\x00"
+EXIT_FACTORY_AND_SAVE: Final = b"\x28\x28"
+MOS_CHARGE_OFF: Final = 0x01
+MOS_DISCHARGE_OFF: Final = 0x02
+
+
+def mosfet_control(charge: bool, discharge: bool) -> list[bytes]:
+    """The whole write sequence that sets the charge and discharge MOSFETs, in sending order.
+
+    ``[enter factory mode, 0xE1 write, leave factory mode]`` (§2.2), each answered by an empty
+    acknowledgement (:func:`parse_write_response`) that should arrive before the next is sent::
+
+        DD 5A 00 02 56 78 FF 30 77      enter factory mode (byte-equal to the app's, btsnoop logs)
+        DD 5A E1 02 00 0X ck ck 77      X: bit 0 = charge off, bit 1 = discharge off
+        DD 5A 01 02 00 00 FF FD 77      leave factory mode without saving (byte-equal to the app's)
+
+    ``True`` means the MOSFET conducts (on). The 0xE1 frames are byte-equal to the vendor app's in
+    syssi's UART capture JBD-SP04S034-L4S-200A-B-U_MOS.txt (jbd_frames.json), where each 0xE1 write
+    is followed by ``DD 5A 01 02 00 00 FF FD 77``; the factory-mode bracket is jbdtool's
+    ``jbd_set_mosfet`` (sshoecraft) and the app's settings sessions. 0xE1 is not an EEPROM setting,
+    so factory mode is left without saving. The result shows in the FET bits of the next 0x03.
+    """
+    bits = (0 if charge else MOS_CHARGE_OFF) | (0 if discharge else MOS_DISCHARGE_OFF)
+    return [
+        write_request(REG_ENTER_FACTORY, FACTORY_MODE_KEY),
+        write_request(REG_MOSFET_CONTROL, bits.to_bytes(2, "big")),
+        write_request(REG_EXIT_FACTORY, EXIT_FACTORY),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The BMS's answer to a register write: ``register``, ``status`` (0 = done) and any data.
+
+    ``DD E1 00 00 00 00 77`` -> ``WriteResult(0xE1, 0, b"")``, ``ok``; a refused write carries a
+    non-zero status, e.g. ``DD E3 80 00 FF 80 77`` (0x80, as jbdtool logged for a rejected 0xE3).
+    """
+
+    register: int
+    status: int
+    data: bytes
+
+    @property
+    def ok(self) -> bool:
+        """True when the BMS accepted the write (status 0x00)."""
+        return self.status == STATUS_OK
+
+
+def parse_write_response(frame: bytes) -> WriteResult:
+    """Decode the acknowledgement of a ``DD 5A`` write (as ``FrameAssembler.feed`` returns it).
+
+    ``DD reg status len data ckH ckL 77`` (§2.2): an accepted write is answered with status 0x00
+    and no data (``DD E1 00 00 00 00 77``, checksum 0x0000); a non-zero status means the BMS
+    refused it (``ok`` False; not an exception, the caller reports it). Raises ``FrameError`` for a
+    frame that is malformed or a request, ``ChecksumError`` for a wrong checksum.
+    """
+    size = len(frame)
+    if size < MIN_FRAME_LEN or frame[0] != START or frame[-1] != END:
+        raise FrameError(f"not a JBD frame: {bytes(frame[:8]).hex()}...")
+    if frame[3] + MIN_FRAME_LEN != size:
+        raise FrameError(f"length byte says {frame[3]} data bytes, frame has {size - 7}")
+    if frame[1] in _REQUEST_KINDS:
+        raise FrameError("this is a request frame (DD A5/5A), not a response")
+    if _checksum(frame[2:-3]) != (frame[-3] << 8 | frame[-2]):
+        raise ChecksumError(f"checksum mismatch in {bytes(frame).hex()}")
+    return WriteResult(frame[1], frame[2], bytes(frame[4:-3]))
