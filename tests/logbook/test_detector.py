@@ -29,6 +29,7 @@ from custom_components.victron_venus.logbook.detector import (
     DetectorConfig,
     Event,
     Sample,
+    Settled,
     StopEnded,
     StopStarted,
     TrackPointAdded,
@@ -834,6 +835,80 @@ def test_arrival_is_the_first_fix_at_rest_whatever_the_spacing(spacing: int) -> 
     assert trip.end == T0 + timedelta(seconds=arrive * spacing)
     assert trip.distance_m == pytest.approx(moving * leg, rel=1e-3)
     check_events(events, [trip])
+
+
+# -------------------------------------------------------------------------------------------
+# settled figures: what lifetime totals may count of the open trip (issue 8)
+
+
+def _settled_path(det: TripDetector, samples: list[Sample]) -> list[tuple[Settled, Trip | None]]:
+    """settled() after every sample, with the trip a TripEnded of that sample ended."""
+    out: list[tuple[Settled, Trip | None]] = []
+    for sample in samples:
+        events = det.add(sample)
+        ended = next((e.trip for e in events if isinstance(e, TripEnded)), None)
+        settled = det.settled()
+        if settled is not None or ended is not None:
+            out.append((settled or Settled("", 0, 0, 0, 0, 0), ended))
+    return out
+
+
+def _check_settled(path: list[tuple[Settled, Trip | None]]) -> None:
+    """Per trip: the settled figures never decrease, and its final figures are not below them."""
+    last: Settled | None = None
+    for settled, ended in path:
+        if ended is not None:
+            assert last is not None and last.trip_id == ended.id
+            assert ended.distance_m >= last.distance_m - 1e-6
+            assert ended.underway_s >= last.underway_s - 1e-6
+            assert ended.engine_s >= last.engine_s - 1e-6
+            last = None
+        if settled.trip_id:
+            if last is not None and last.trip_id == settled.trip_id:
+                for name in ("distance_m", "underway_s", "engine_s", "power_s"):
+                    assert getattr(settled, name) >= getattr(last, name) - 1e-6, name
+            last = settled
+
+
+@pytest.mark.parametrize("merge_min", [20, 15])  # one trip with a stop, or two trips
+def test_settled_figures_only_grow_and_the_trip_ends_above_them(
+    plaka: list[Sample], merge_min: int
+) -> None:
+    det = TripDetector(DetectorConfig(merge_gap_s=merge_min * 60))
+    path = _settled_path(det, plaka)
+    _check_settled(path)
+    settled = [s for s, _ in path if s.trip_id]
+    # under way, the settled part runs about 30 min (the rolling window) behind the trip
+    first = settled[0]
+    assert first.distance_m == 0 and first.underway_s == 0
+    trip = det.finish()[-1]
+    last = det.settled()
+    assert last is not None and last.trip_id == trip.id
+    behind = trip.distance_m - last.distance_m
+    assert 0.3 * 1800 * 5 * KNOT < behind < 1.2 * 1800 * 6 * KNOT
+    assert trip.underway_s - last.underway_s == pytest.approx(1800, abs=30)
+
+
+def test_settled_figures_survive_a_snapshot(plaka: list[Sample]) -> None:
+    det = TripDetector()
+    det.feed(plaka[:2300])
+    again = TripDetector.restore(json.loads(json.dumps(det.snapshot())))
+    assert again.settled() == det.settled()
+    assert det.settled() is not None
+
+
+def test_settled_figures_of_a_stopped_trip_are_its_own() -> None:
+    boat = Boat().rest(300).go(2400, 5.0).rest(700)
+    det = TripDetector()
+    events = det.feed(boat.samples)
+    assert kind(events) == ["TripStarted", "StopStarted"]
+    trip = det.trip
+    settled = det.settled()
+    assert trip is not None and settled is not None
+    assert settled.distance_m == trip.distance_m
+    assert settled.underway_s == trip.underway_s
+    assert det.finish()[0].distance_m == settled.distance_m
+    assert det.settled() is None
 
 
 # -------------------------------------------------------------------------------------------

@@ -573,6 +573,19 @@ class TrackPointAdded:
 type Event = TripStarted | TripEnded | TripDiscarded | StopStarted | StopEnded | TrackPointAdded
 
 
+class Settled(NamedTuple):
+    """The part of the announced open trip that no later stop can take back (`TripDetector.
+    settled()`): what lifetime totals may count before the trip ends. SI units: metres, seconds,
+    joules; `power_s` is the time with power known (energy is unknown while it is 0)."""
+
+    trip_id: str
+    distance_m: float
+    underway_s: float
+    engine_s: float
+    energy_j: float
+    power_s: float
+
+
 # --------------------------------------------------------------------------------------------
 # Track simplification
 
@@ -926,6 +939,48 @@ class TripDetector:
             "bad_time": self._n_bad_time,
             "jump": self._n_jump,
         }
+
+    def settled(self) -> Settled | None:
+        """The announced open trip's figures that no later stop can take back; None without one.
+
+        A stop takes back what the trip counted since the arrival, and the arrival is never before
+        the oldest bucket of the rolling window (about 30 min). Under way, the settled figures are
+        therefore the trip's minus those of its buckets still in the window, and its time under
+        way ends where they begin; stopped (paused), nothing more can be taken back. They only
+        grow while the trip lasts, the trip's final figures are at least as large, and they are a
+        function of the detector's state alone, so a detector restored from `snapshot()` gives
+        the same. (A trip `TripDiscarded` later is the exception: below the minimums.)
+        """
+        trip = self._trip
+        if trip is None or not self._announced:
+            return None
+        distance = trip.distance_m
+        engine = trip.engine_s
+        energy = trip.energy_j
+        power_s = trip.power_s
+        until = trip.last_time
+        if self._state == _MOVING:
+            leg = self._leg_t
+            first: _Bucket | None = None
+            for b in self._win:
+                if b.t0 >= leg:
+                    if first is None:
+                        first = b
+                    distance -= b.dist
+                    engine -= b.engine_s
+                    energy -= b.energy
+                    power_s -= b.power_s
+            if first is not None and first.t0_dt < until:
+                until = first.t0_dt
+        underway = (until - trip.start).total_seconds() - trip.stopped_s
+        return Settled(
+            trip.id,
+            max(0.0, distance),
+            max(0.0, underway),
+            max(0.0, engine),
+            energy,
+            max(0.0, power_s),
+        )
 
     def feed(self, samples: Iterable[Sample]) -> list[Event]:
         """`add()` every sample; all events in order."""

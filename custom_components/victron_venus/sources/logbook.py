@@ -10,11 +10,11 @@ Live (see logbook/feed.py for the sampling rules):
 * `async_track_state_change_event` on the chosen entities; changes of one event-loop turn are
   one sample (`call_soon` flush); a tick every 30 s lets time pass for a boat whose states do not
   change (HA records changes only) and ends trips after a data gap;
-* the detector snapshot, the feed's clock and the lifetime totals are saved with a delayed save
-  (30 s), the open trip's points and conditions too (60 s); every pending save is also written
-  when Home Assistant stops and when the entry unloads. After a restart the detector resumes from
-  its snapshot: a trip that was under way continues (a restart longer than the data gap, 60 min
-  by default, ends it at its last fix);
+* the detector snapshot, the feed's clock and the lifetime totals are saved together with a
+  delayed save (30 s), the open trip's points and conditions too (60 s); every pending save is
+  also written when Home Assistant stops and when the entry unloads. After a restart (clean or
+  not) the detector resumes from its snapshot: a trip that was under way continues from exactly
+  the saved state (a restart longer than the data gap, 60 min by default, ends it at its last fix);
 * a finished trip: its summary joins the trips index, its track (full-resolution points, the
   simplified track, stops, conditions) goes to its own Store file, its steady-state efficiency
   samples to the efficiency Store, and `victron_venus_trip_ended` is fired.
@@ -23,21 +23,24 @@ Events (`EVENT_TRIP_STARTED`, `EVENT_TRIP_ENDED`) carry `device_id`, `entry_id`,
 logbook's title), `trip_id` and the trip's summary (`Trip.summary()` minus `id`, plus `conditions`
 at start and end) - never the track (the recorder caps event data at 32 kB).
 
-Lifetime totals (log, time under way, engine hours, energy) are the finished trips' sums plus the
-open trip as it was 30 minutes (the longest a stop takes to be recognised) before its last sample:
-when the boat stops, the detector takes back what it counted since the arrival, and counting the
-open trip with that delay means the totals never decrease and never count the taken-back minutes.
-A finished trip adds its final figures at once.
+Lifetime totals (log, time under way, engine hours, energy) are the finished trips' sums plus
+what the detector has settled of the open trip (`TripDetector.settled()`: its figures minus the
+last 30 minutes or so, which a stop may still take back), never less than before. They are
+computed when the state is saved, written with the detector snapshot they come from, and shown
+once that write is on disk: the totals shown are never ahead of the disk, so a kill (SIGKILL, a
+power cut) cannot take them back, and after a restart the resumed trip adds from its first new fix
+on (the settled figures are a function of the saved detector state). The price: they move in
+steps of the 30 s save interval. A finished trip adds its final figures with the next save.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
+import math
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,6 +62,7 @@ from ..descriptions.logbook import BINARY_SENSORS, IMAGES, SENSORS
 from ..entity import DeviceCoordinator, update_interval_of
 from ..logbook import EVENT_TRIP_ENDED, EVENT_TRIP_STARTED
 from ..logbook.detector import (
+    NAUTICAL_MILE,
     Event as DetectorEvent,
     TrackPoint,
     Trip,
@@ -94,6 +98,17 @@ _TOTAL_KEYS = ("distance_nm", "underway_h", "engine_hours", "energy_kwh")
 
 def _parse(value: str | None) -> datetime | None:
     return None if value is None else dt_util.parse_datetime(value)
+
+
+def _read_totals(data: Any) -> dict[str, float]:
+    """Saved totals (missing, negative or unreadable values are 0)."""
+    out = dict.fromkeys(_TOTAL_KEYS, 0.0)
+    if isinstance(data, dict):
+        for key in _TOTAL_KEYS:
+            value = data.get(key)
+            if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+                out[key] = float(value)
+    return out
 
 
 def _trip_totals(summary: dict[str, Any]) -> dict[str, float]:
@@ -135,7 +150,7 @@ class LogbookSource(Source):
         """Read the entry's settings; nothing runs before `async_start`."""
         super().__init__(hass, entry)
         self.settings = LogbookSettings.from_entry(entry.data, entry.options)
-        self.store = LogbookStore(hass, entry.entry_id)
+        self.store = LogbookStore(hass, entry.entry_id, self._on_state_saved)
         self.detector = TripDetector(self.settings.config, collect=False)
         self.feed = LogbookFeed(self.settings, self.detector)
         self.recorder = TripRecorder(self.feed.conditions)
@@ -157,11 +172,6 @@ class LogbookSource(Source):
         self.efficiency: list[dict[str, Any]] = []
         self.totals: dict[str, float] = dict.fromkeys(_TOTAL_KEYS, 0.0)
         self._base_totals: dict[str, float] = dict.fromkeys(_TOTAL_KEYS, 0.0)
-        self._trip_history: deque[tuple[datetime, str, dict[str, float]]] = deque()
-        config = self.settings.config
-        self._lag = timedelta(
-            seconds=max(config.stop_window_s, config.stop_confined_s) + 3 * config.bucket_s
-        )
         self.curve: EfficiencyCurve = build_curve(())
         self.curve_version = 0
         self._svg: bytes | None = None
@@ -197,12 +207,9 @@ class LogbookSource(Source):
                 )
             else:
                 self.feed.detector = self.detector
-                feed_state = loaded.state.get("feed") or {}
-                self.feed.last_fix = _parse(feed_state.get("last_fix"))
-                self.feed.last_fed = _parse(feed_state.get("last_fed"))
+                self.feed.restore(loaded.state.get("feed") or {})
         self.recorder.restore(loaded.open_track)
-        saved_totals = loaded.state.get("totals") or {}
-        self.totals = {k: float(saved_totals.get(k, 0.0)) for k in _TOTAL_KEYS}
+        self.totals = _read_totals(loaded.state.get("totals"))
         self.trips = list(loaded.index.get("trips") or [])
         self.efficiency = list(loaded.efficiency.get("trips") or [])
         self._index_changed()
@@ -241,7 +248,7 @@ class LogbookSource(Source):
             self._pair_unsub = None
         if self._started:
             self._schedule_saves(points=True)
-            await self.store.async_flush()
+            await self.store.async_close()
         await super().async_stop()
 
     # -- live input ------------------------------------------------------------------------------
@@ -348,6 +355,7 @@ class LogbookSource(Source):
         self._update_curve()
         self.store.schedule_index(lambda: {"trips": self.trips})
         self.store.schedule_efficiency(lambda: {"trips": self.efficiency})
+        self.store.schedule_state(self._state_data)  # the totals follow the index
 
     # -- derived data ------------------------------------------------------------------------------
     def _index_changed(self) -> None:
@@ -386,46 +394,35 @@ class LogbookSource(Source):
         return self._svg
 
     def _open_trip_totals(self) -> dict[str, float]:
-        """The open trip's share of the totals, as it was `_lag` before its last sample.
-
-        When the boat stops, the detector takes back what the trip counted since the arrival
-        (found up to the stop window, or the 30 min confinement rule, later). Counting the open
-        trip with that delay means nothing counted is ever taken back: the totals never run
-        ahead of the finished trips, and never decrease.
-        """
-        trip = self.detector.trip
-        history = self._trip_history
-        if trip is None:
-            history.clear()
+        """What the totals may count of the open trip: the detector's settled figures."""
+        settled = self.detector.settled()
+        if settled is None:
             return {}
-        while history and (history[-1][1] != trip.id or history[-1][0] > trip.last_time):
-            history.pop()  # another trip, or a stretch the detector took back
-        if not history or trip.last_time > history[-1][0]:
-            energy = trip.energy_wh
-            history.append(
-                (
-                    trip.last_time,
-                    trip.id,
-                    {
-                        "distance_nm": trip.distance_nm,
-                        "underway_h": trip.underway_s / 3600.0,
-                        "engine_hours": trip.engine_hours,
-                        "energy_kwh": max(0.0, energy) / 1000.0 if energy else 0.0,
-                    },
-                )
-            )
-        limit = trip.last_time - self._lag
-        while len(history) > 1 and history[1][0] <= limit:
-            history.popleft()
-        first = history[0]
-        return first[2] if first[0] <= limit else {}
+        energy_wh = settled.energy_j / 3600.0 if settled.power_s > 0 else 0.0
+        return {
+            "distance_nm": settled.distance_m / NAUTICAL_MILE,
+            "underway_h": settled.underway_s / 3600.0,
+            "engine_hours": settled.engine_s / 3600.0,
+            "energy_kwh": max(0.0, energy_wh) / 1000.0,
+        }
 
-    def _live_totals(self) -> dict[str, float]:
+    def _current_totals(self) -> dict[str, float]:
+        """The totals now: finished trips plus the open trip's settled part, never below the
+        totals already shown."""
         current = self._open_trip_totals()
-        for key in _TOTAL_KEYS:
-            value = self._base_totals[key] + current.get(key, 0.0)
-            self.totals[key] = max(self.totals[key], value)
-        return self.totals
+        return {
+            key: max(self.totals[key], self._base_totals[key] + current.get(key, 0.0))
+            for key in _TOTAL_KEYS
+        }
+
+    @callback
+    def _on_state_saved(self, data: dict[str, Any]) -> None:
+        """A state write is on disk: its totals may be shown now."""
+        saved = _read_totals(data.get("totals"))
+        if any(saved[key] > self.totals[key] for key in _TOTAL_KEYS):
+            self.totals = {key: max(saved[key], self.totals[key]) for key in _TOTAL_KEYS}
+            if self._started:
+                self._push()
 
     def data(self) -> dict[str, Any]:
         """The logbook device's data (descriptions/logbook.py lists the keys)."""
@@ -452,7 +449,7 @@ class LogbookSource(Source):
         last = max(self.trips, key=lambda t: t["end"] or "", default=None)
         data["last_trip"] = None if last is None else _parse(last["end"])
         data["last_trip_attributes"] = None if last is None else {**last, "trips": len(self.trips)}
-        totals = self._live_totals()
+        totals = self.totals
         data["total_distance"] = round(totals["distance_nm"], 3)
         data["total_underway"] = round(totals["underway_h"], 3)
         if s.has_engine:
@@ -469,13 +466,12 @@ class LogbookSource(Source):
         self.coordinator.async_push(self.data())
 
     def _state_data(self) -> dict[str, Any]:
+        """What the state Store writes: the detector, the feed's clock and the totals that go
+        with them (shown once written, see `_on_state_saved`)."""
         return {
             "detector": self.detector.snapshot(),
-            "feed": {
-                "last_fix": None if self.feed.last_fix is None else self.feed.last_fix.isoformat(),
-                "last_fed": None if self.feed.last_fed is None else self.feed.last_fed.isoformat(),
-            },
-            "totals": dict(self.totals),
+            "feed": self.feed.to_dict(),
+            "totals": self._current_totals(),
         }
 
     @callback
