@@ -17,7 +17,7 @@ from tests.shared import REPO
 
 SOURCE_MODULES = [
     f"custom_components.victron_venus.sources.{name}"
-    for name in ("bank", "base", "jbd", "logbook", "vedirect", "venus")
+    for name in ("bank", "base", "errors", "jbd", "logbook", "registry", "vedirect", "venus")
 ]
 
 _PROBE = """

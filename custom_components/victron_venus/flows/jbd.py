@@ -13,10 +13,8 @@ serial number of the serial adapter (its port path when it has none).
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-import logging
 from typing import Any
 
-from bleak.exc import BleakError
 from homeassistant.components import bluetooth
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
@@ -44,29 +42,34 @@ from ..const import (
     JBD_DEFAULT_POLL_INTERVAL,
     EntryType,
 )
-from ..protocol.jbd import JBDError
+from ..sources.errors import ProbeError
 from ..sources.jbd import (
     CONF_KEEP_CONNECTION,
     CONF_POLL_INTERVAL,
     CONF_TRANSPORT,
+    SERVICE_UUID,
     TRANSPORT_BLUETOOTH,
     TRANSPORT_SERIAL,
     ProbeResult,
-    async_probe,
+    async_probe_bluetooth,
+    async_probe_serial,
+    probe_error,
 )
-from ..transport.ble import (
-    SERVICE_UUID,
-    BleAuthError,
-    BleConnectError,
-    BleDeviceNotFound,
-    BleNotJBD,
-    JBDBleLink,
-)
-from ..transport.jbd import JBDSerialLink, LinkError, NoResponse
-from ..transport.serial import SerialPortError
-from .vedirect import SERIAL_ERRORS, async_list_ports, async_port_schema, serial_port_error
+from .vedirect import SERIAL_ERRORS, async_list_ports, async_port_schema
 
-_LOGGER = logging.getLogger(__name__)
+__all__ = [
+    "NAME_PATTERNS",
+    "OPTIONS_STRINGS",
+    "OUIS",
+    "PROBE_ERROR_STRINGS",
+    "STRINGS",
+    "JBDFlowMixin",
+    "is_jbd_advertisement",
+    "is_jbd_name",
+    "options_fields",
+    "password_field",
+    "probe_error",  # from sources.jbd: the form error key of a raw read failure
+]
 
 #: advertised names of JBD-based batteries (protocols.md §2.1, aiobmsble's JBD matchers)
 NAME_PATTERNS = ("JBD-*", "SX1*", "SX60*", "DWF*", "SBL-*", "OGR-*", "TZ-H*")
@@ -75,9 +78,6 @@ OUIS = ("10:A5:62", "A4:C1:37", "A4:C1:38", "A5:C2:37", "A5:C2:39", "A5:C2:3A", 
         "70:3E:97")  # fmt: skip
 POLL_INTERVAL_MIN = 2
 POLL_INTERVAL_MAX = 300
-
-#: what a probe may raise: each maps to a form error (probe_error)
-PROBE_ERRORS = (LinkError, JBDError, BleakError, TimeoutError, SerialPortError)
 
 
 def is_jbd_name(name: str | None) -> bool:
@@ -90,25 +90,6 @@ def is_jbd_advertisement(info: BluetoothServiceInfoBleak) -> bool:
     if is_jbd_name(info.name):
         return True
     return SERVICE_UUID in info.service_uuids and info.address.upper()[:8] in OUIS
-
-
-def probe_error(err: Exception, bytes_seen: bool = False) -> str:
-    """The translation key of the form error for a failed probe."""
-    if isinstance(err, BleDeviceNotFound):
-        return "not_in_range"
-    if isinstance(err, BleAuthError):
-        return "invalid_auth"
-    if isinstance(err, BleNotJBD):
-        return "not_jbd"
-    if isinstance(err, BleConnectError):
-        return "cannot_connect"
-    if isinstance(err, SerialPortError):
-        return serial_port_error(err)
-    if isinstance(err, NoResponse):
-        return "bad_data" if bytes_seen else "no_response"
-    if isinstance(err, JBDError):
-        return "bad_data"
-    return "cannot_connect"
 
 
 def password_field(default: str | None = None) -> dict[Any, Any]:
@@ -200,12 +181,10 @@ class JBDFlowMixin(ConfigFlow):
         self, address: str, name: str, password: str | None, errors: dict[str, str]
     ) -> ConfigFlowResult | None:
         """Read 0x03 over Bluetooth; the created entry, or None with `errors` filled in."""
-        link = JBDBleLink(self.hass, address, password=password, name=name)
         try:
-            probe = await async_probe(link)
-        except PROBE_ERRORS as err:
-            _LOGGER.debug("Probing %s failed: %r", address, err)
-            errors["base"] = probe_error(err)
+            probe = await async_probe_bluetooth(self.hass, address, name, password)
+        except ProbeError as err:
+            errors["base"] = err.reason
             return None
         title = name if is_jbd_name(name) else (probe.model or name)
         return self.async_create_entry(
@@ -254,16 +233,10 @@ class JBDFlowMixin(ConfigFlow):
         self, path: str, errors: dict[str, str]
     ) -> tuple[ProbeResult, str] | None:
         """Read 0x03 on `path`; (probe, unique id), or None with `errors` filled in."""
-        link = JBDSerialLink(path)
         try:
-            await link.async_open(
-                lambda coro: self.hass.async_create_background_task(coro, f"JBD probe {path}")
-            )
-            probe = await async_probe(link)
-        except PROBE_ERRORS as err:
-            _LOGGER.debug("Probing %s failed: %r", path, err)
-            await link.async_close()
-            errors["base"] = probe_error(err, link.connection.bytes_received > 0)
+            probe = await async_probe_serial(self.hass, path)
+        except ProbeError as err:
+            errors["base"] = err.reason
             return None
         usb_serial = next((s for p, _l, s in await async_list_ports(self.hass) if p == path), None)
         return probe, f"jbd_{usb_serial or path}"
@@ -310,13 +283,12 @@ class JBDFlowMixin(ConfigFlow):
                     )
             else:
                 password = user_input.get(CONF_PASSWORD) or None
-                link = JBDBleLink(
-                    self.hass, entry.data[CONF_ADDRESS], password=password, name=entry.title
-                )
                 try:
-                    await async_probe(link)
-                except PROBE_ERRORS as err:
-                    errors["base"] = probe_error(err)
+                    await async_probe_bluetooth(
+                        self.hass, entry.data[CONF_ADDRESS], entry.title, password
+                    )
+                except ProbeError as err:
+                    errors["base"] = err.reason
                 else:
                     options = {k: v for k, v in entry.options.items() if k != CONF_PASSWORD}
                     if password:

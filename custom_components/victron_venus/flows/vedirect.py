@@ -29,14 +29,8 @@ from ..const import (
     DEFAULT_UPDATE_INTERVAL,
     EntryType,
 )
-from ..sources.vedirect import (
-    NoVEDirectData,
-    ProbeResult,
-    VEDirectChecksumErrors,
-    async_probe,
-    device_identifier,
-)
-from ..transport.serial import SerialPortError, SerialPortNotFound, SerialPortPermissionDenied
+from ..sources.errors import ProbeError
+from ..sources.vedirect import ProbeResult, async_probe, device_identifier
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,34 +74,16 @@ async def async_port_schema(
 async def _async_probe_port(
     hass: HomeAssistant, path: str, usb_serial: str | None = None
 ) -> ProbeResult:
-    """Probe `path`; find the cable's USB serial when the caller did not pass it."""
+    """Probe `path`; find the cable's USB serial when the caller did not pass it.
+
+    Raises a `sources.errors.ProbeError` (its `reason` is the form error or abort reason).
+    """
     record = await async_probe(path)
     if usb_serial is None and not record.serial:
         for known_path, _label, serial in await async_list_ports(hass):
             if known_path == path:
                 usb_serial = serial
     return ProbeResult(record, device_identifier(record, usb_serial, path))
-
-
-def serial_port_error(err: Exception) -> str:
-    """The translation key of the form error for a serial port that cannot be opened."""
-    if isinstance(err, SerialPortNotFound):
-        return "port_not_found"
-    if isinstance(err, SerialPortPermissionDenied):
-        return "permission_denied"
-    return "cannot_open"
-
-
-def _probe_error(err: Exception) -> str:
-    """The translation key of the form error for a VE.Direct probe failure."""
-    if isinstance(err, VEDirectChecksumErrors):
-        return "checksum_failed"
-    if isinstance(err, NoVEDirectData):
-        return "no_data"
-    return serial_port_error(err)
-
-
-PROBE_ERRORS = (SerialPortError, NoVEDirectData, VEDirectChecksumErrors)
 
 
 class VEDirectFlowMixin(ConfigFlow):
@@ -125,9 +101,9 @@ class VEDirectFlowMixin(ConfigFlow):
             path = user_input[CONF_SERIAL_PORT].strip()
             try:
                 probe = await _async_probe_port(self.hass, path)
-            except PROBE_ERRORS as err:
+            except ProbeError as err:
                 _LOGGER.debug("Probing %s failed: %r", path, err)
-                errors["base"] = _probe_error(err)
+                errors["base"] = err.reason
             else:
                 await self.async_set_unique_id(probe.identifier)
                 self._abort_if_unique_id_configured(updates={CONF_SERIAL_PORT: path})
@@ -141,9 +117,9 @@ class VEDirectFlowMixin(ConfigFlow):
         path = await self.hass.async_add_executor_job(usb.get_serial_by_id, discovery_info.device)
         try:
             probe = await _async_probe_port(self.hass, path, discovery_info.serial_number)
-        except PROBE_ERRORS as err:
+        except ProbeError as err:
             _LOGGER.debug("Discovered port %s is not usable: %r", path, err)
-            return self.async_abort(reason=_probe_error(err))
+            return self.async_abort(reason=err.reason)
         await self.async_set_unique_id(probe.identifier)
         self._abort_if_unique_id_configured(updates={CONF_SERIAL_PORT: path})
         self._vedirect_probe, self._vedirect_path = probe, path
@@ -176,8 +152,8 @@ class VEDirectFlowMixin(ConfigFlow):
             path = user_input[CONF_SERIAL_PORT].strip()
             try:
                 probe = await _async_probe_port(self.hass, path)
-            except PROBE_ERRORS as err:
-                errors["base"] = _probe_error(err)
+            except ProbeError as err:
+                errors["base"] = err.reason
             else:
                 await self.async_set_unique_id(probe.identifier)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")

@@ -12,12 +12,20 @@ battery stops answering and once when it answers again, and retried on the next 
 when needed). No exception leaves the poll loop; freshness makes the entities unavailable.
 
 Energy: charged and discharged energy are integrated here, at full poll rate, from voltage x
-current (`EnergyIntegrator`, trapezoids split where the power changes sign), and kept in a
+current (`battery.energy.EnergyIntegrator`, trapezoids split where the power changes sign;
+importable from here too), and kept in a
 Home Assistant `Store` per entry (`.storage/victron_venus.jbd_energy.<entry_id>`): loaded at
 setup, saved at most 30 s after a change and at unload, removed with the entry. Entities only read
 them. The save is debounced here (`EnergySaver`): Home Assistant's `async_delay_save` pushes a
 pending write further out on every call, which with a poll every 10 s would never write before
 the final write at shutdown; a power cut would lose every counted kWh since the start.
+
+The link is any `transport.jbd.JBDLink` (serial or Bluetooth LE). The running source registers
+its coordinator in the battery registry (`sources.registry`), so a bank follows it.
+
+Probes (the config flow's test-before-configure): `async_probe_bluetooth` and
+`async_probe_serial` read 0x03 and 0x05 and raise the `sources.errors` probe errors, each with the
+form error's key (`probe_failure` maps the transport and protocol exceptions).
 """
 
 from __future__ import annotations
@@ -33,20 +41,56 @@ from typing import Any
 from bleak.exc import BleakError
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.storage import Store
 
+from ..battery.energy import EnergyIntegrator
 from ..const import CONF_SERIAL_PORT, DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
 from ..descriptions.jbd import BINARY_SENSORS, SENSORS
 from ..entity import DeviceCoordinator, update_interval_of
 from ..protocol import jbd
-from ..transport.ble import BleDeviceNotFound, JBDBleLink
-from ..transport.jbd import JBDSerialLink, LinkError
+from ..transport.ble import (
+    SERVICE_UUID,
+    BleAuthError,
+    BleConnectError,
+    BleDeviceNotFound,
+    BleNotJBD,
+    JBDBleLink,
+)
+from ..transport.jbd import JBDLink, JBDSerialLink, LinkError, NoResponse
 from ..transport.serial import SerialPortError
 from .base import Source
+from .errors import (
+    BadData,
+    CannotConnect,
+    InvalidAuth,
+    NoAnswer,
+    NotInRange,
+    NotJBD,
+    ProbeError,
+    port_error,
+)
+from .registry import battery_registry
+
+__all__ = [
+    "SERVICE_UUID",  # the JBD BMS service (Bluetooth discovery)
+    "EnergyIntegrator",  # moved to battery.energy; importable from here
+    "EnergySaver",
+    "JBDLink",
+    "JBDSource",
+    "ProbeResult",
+    "async_probe",
+    "async_probe_bluetooth",
+    "async_probe_serial",
+    "basic_values",
+    "cell_values",
+    "probe_error",
+    "probe_failure",
+    "seed_keys",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,7 +120,8 @@ REQUEST_BASIC = jbd.request(jbd.REG_BASIC_INFO)
 REQUEST_CELLS = jbd.request(jbd.REG_CELL_VOLTAGES)
 REQUEST_HARDWARE = jbd.request(jbd.REG_HARDWARE_INFO)
 
-type JBDLink = JBDBleLink | JBDSerialLink
+#: what reading a battery may raise underneath (the probe turns each into a `ProbeError`)
+PROBE_FAILURES = (LinkError, jbd.JBDError, BleakError, TimeoutError, SerialPortError)
 
 
 def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -122,53 +167,6 @@ class EnergySaver:
         self.pending = False
         self.saves += 1
         await self.store.async_save(data)
-
-
-class EnergyIntegrator:
-    """Charged and discharged energy in Wh from power samples, trapezoidal rule.
-
-    `add(t, power)` takes a sample (t in s, monotonic; power in W, positive = charging). Between
-    two consecutive samples the power is taken as linear, so a sign change splits the trapezoid at
-    the zero crossing: the positive part counts as charged, the negative part as discharged. Gaps
-    longer than `max_gap` seconds (the BMS stopped answering, Home Assistant restarted) are not
-    integrated (counted in `gaps`): nobody knows what happened meanwhile.
-    """
-
-    def __init__(self, charged_wh: float = 0.0, discharged_wh: float = 0.0, max_gap: float = 60.0):
-        """Start from restored totals (Wh)."""
-        self.charged_wh = charged_wh
-        self.discharged_wh = discharged_wh
-        self.max_gap = max_gap
-        self.gaps = 0
-        self._last: tuple[float, float] | None = None
-
-    def add(self, t: float, power: float) -> None:
-        """Integrate from the previous sample to this one."""
-        last, self._last = self._last, (t, power)
-        if last is None:
-            return
-        t0, p0 = last
-        dt = t - t0
-        if not 0 < dt <= self.max_gap:
-            self.gaps += 1
-            return
-        if p0 >= 0 and power >= 0:
-            self.charged_wh += (p0 + power) / 2 * dt / 3600
-        elif p0 <= 0 and power <= 0:
-            self.discharged_wh -= (p0 + power) / 2 * dt / 3600
-        else:  # the sign changes: linear power crosses zero at t0 + tz
-            tz = dt * p0 / (p0 - power)
-            first = p0 / 2 * tz / 3600
-            second = power / 2 * (dt - tz) / 3600
-            for part in (first, second):
-                if part > 0:
-                    self.charged_wh += part
-                else:
-                    self.discharged_wh -= part
-
-    def as_dict(self) -> dict[str, float]:
-        """What the Store keeps."""
-        return {"charged_wh": self.charged_wh, "discharged_wh": self.discharged_wh}
 
 
 def basic_values(info: jbd.BasicInfo) -> dict[str, Any]:
@@ -271,6 +269,70 @@ async def async_probe(link: JBDLink, timeout: float | None = None) -> ProbeResul
         await link.async_close()
 
 
+def probe_failure(err: Exception, bytes_seen: bool = False) -> ProbeError:
+    """The probe error (with its form error key) for what a failed read of a battery raised.
+
+    Bluetooth: not heard (`NotInRange`), password rejected (`InvalidAuth`), no JBD service
+    (`NotJBD`), connect failed (`CannotConnect`). Serial: the port's `port_error`. Then: no
+    answer (`NoResponse`, or `BadData` when bytes arrived but none verified), an invalid answer
+    (`BadData`); anything else (a bleak error, a timeout) is `CannotConnect`.
+    """
+    if isinstance(err, ProbeError):
+        return err
+    if isinstance(err, BleDeviceNotFound):
+        return NotInRange(str(err))
+    if isinstance(err, BleAuthError):
+        return InvalidAuth(str(err))
+    if isinstance(err, BleNotJBD):
+        return NotJBD(str(err))
+    if isinstance(err, BleConnectError):
+        return CannotConnect(str(err))
+    if isinstance(err, SerialPortError):
+        return port_error(err)
+    if isinstance(err, NoResponse):
+        return BadData(str(err)) if bytes_seen else NoAnswer(str(err))
+    if isinstance(err, jbd.JBDError):
+        return BadData(str(err))
+    return CannotConnect(str(err) or type(err).__name__)
+
+
+def probe_error(err: Exception, bytes_seen: bool = False) -> str:
+    """The translation key of the form error for what a failed read of a battery raised."""
+    return probe_failure(err, bytes_seen).reason
+
+
+async def async_probe_bluetooth(
+    hass: HomeAssistant, address: str, name: str, password: str | None
+) -> ProbeResult:
+    """Read the battery at Bluetooth `address` (0x03, maybe 0x05), logging in with `password`.
+
+    Raises a `ProbeError` (see `probe_failure`).
+    """
+    link = JBDBleLink(hass, address, password=password, name=name)
+    try:
+        return await async_probe(link)
+    except PROBE_FAILURES as err:
+        _LOGGER.debug("Probing %s failed: %r", address, err)
+        raise probe_failure(err) from err
+
+
+async def async_probe_serial(hass: HomeAssistant, path: str) -> ProbeResult:
+    """Read the battery on serial port `path` (0x03, maybe 0x05); the port is closed after.
+
+    Raises a `ProbeError` (see `probe_failure`; no answer counts as bad data once bytes arrived).
+    """
+    link = JBDSerialLink(path)
+    try:
+        await link.async_open(
+            lambda coro: hass.async_create_background_task(coro, f"JBD probe {path}")
+        )
+        return await async_probe(link)
+    except PROBE_FAILURES as err:
+        _LOGGER.debug("Probing %s failed: %r", path, err)
+        await link.async_close()
+        raise probe_failure(err, link.connection.bytes_received > 0) from err
+
+
 def make_link(hass: HomeAssistant, entry: ConfigEntry) -> JBDLink:
     """The entry's transport: Bluetooth LE (address) or serial (port)."""
     if entry.data.get(CONF_TRANSPORT) == TRANSPORT_SERIAL:
@@ -330,6 +392,7 @@ class JBDSource(Source):
         self.last_error: str | None = None
         self._failing = False
         self._task: asyncio.Task[None] | None = None
+        self._unregister: CALLBACK_TYPE | None = None
         #: the clock energy is integrated on (s, monotonic; tests replace it)
         self.clock = time.monotonic
 
@@ -357,6 +420,9 @@ class JBDSource(Source):
         self.devices[self.coordinator.identifier] = self.coordinator
         self._task = self._create_task(self._run())
         self.async_start_freshness()
+        self._unregister = battery_registry(self.hass).async_register(
+            self.entry.entry_id, self.coordinator
+        )
 
     def _create_task(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.entry.async_create_background_task(
@@ -365,7 +431,10 @@ class JBDSource(Source):
         return task
 
     async def async_stop(self) -> None:
-        """Stop polling, close the link, write the energy counters now."""
+        """Leave the battery registry, stop polling, close the link, write the energy counters."""
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
         await super().async_stop()
         if self._task is not None:
             self._task.cancel()

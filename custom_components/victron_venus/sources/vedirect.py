@@ -42,6 +42,7 @@ from ..entity import DeviceCoordinator, update_interval_of
 from ..protocol.vedirect import VEDirectParser, VEDirectRecord
 from ..transport.serial import SerialConnection, SerialPortError, async_open_serial
 from .base import Source
+from .errors import ChecksumFailed, NoData, port_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,11 +56,11 @@ DATA_LABELS = "labels"
 PROBE_TIMEOUT = VEDIRECT_PROBE_TIMEOUT
 
 
-class NoVEDirectData(Exception):
+class NoVEDirectData(NoData):
     """The port is open but no VE.Direct text block arrived within the probe timeout."""
 
 
-class VEDirectChecksumErrors(Exception):
+class VEDirectChecksumErrors(ChecksumFailed):
     """Blocks arrived but none verified: wrong baud rate, noise, or a damaged cable."""
 
 
@@ -194,8 +195,9 @@ def issue_id(entry_id: str) -> str:
 async def async_probe(path: str, timeout: float | None = None) -> VEDirectRecord:
     """Read `path` until a verified record with a PID arrives (default 5 s); return it.
 
-    Raises SerialPortNotFound / SerialPortPermissionDenied / SerialPortError (transport),
-    VEDirectChecksumErrors when blocks arrived but none verified, NoVEDirectData otherwise.
+    Raises probe errors (`sources.errors`): PortNotFound / PortPermissionDenied / PortCannotOpen
+    when the port does not open, VEDirectChecksumErrors when blocks arrived but none verified,
+    NoVEDirectData otherwise.
     """
     timeout = PROBE_TIMEOUT if timeout is None else timeout
     parser = VEDirectParser()
@@ -217,7 +219,10 @@ async def async_probe(path: str, timeout: float | None = None) -> VEDirectRecord
             if not closed.done():
                 closed.set_result(None)
 
-    transport, _ = await async_open_serial(path, VEDIRECT_BAUDRATE, _Probe)
+    try:
+        transport, _ = await async_open_serial(path, VEDIRECT_BAUDRATE, _Probe)
+    except SerialPortError as err:
+        raise port_error(err) from err
     try:
         async with asyncio.timeout(timeout):
             return await found
