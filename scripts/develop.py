@@ -77,7 +77,7 @@ from tests.fakes.jbd_bms import (  # noqa: E402
 )
 from tests.fakes.mosquitto import Broker, find_mosquitto, start_broker  # noqa: E402
 from tests.fakes.vedirect_device import PtyDevice, VEDirectReplay  # noqa: E402
-from tests.logbook.nmea import load_nmea  # noqa: E402
+from tests.trips.nmea import load_nmea  # noqa: E402
 
 FIXTURES = REPO.parent / "shared" / "fixtures"
 DOMAIN = "victron_venus"

@@ -35,7 +35,7 @@ from scripts.benchmarks._common import FIXTURES, REPO, best_time, table
 if str(REPO) not in sys.path:  # pragma: no cover - _common already does this
     sys.path.insert(0, str(REPO))
 
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.trips.detector import (
     KNOT,
     M_PER_DEG,
     Sample,
@@ -172,7 +172,7 @@ def memory_run(days: list[int]) -> tuple[int, int, int, int, int]:
 
 def plaka_rate() -> tuple[int, float]:
     """Samples/s replaying the real track (0.5 Hz, under way most of the time), wall time."""
-    from tests.logbook.nmea import load_nmea
+    from tests.trips.nmea import load_nmea
 
     samples = load_nmea(FIXTURES / "gps" / "plaka.nmea")
 

@@ -18,10 +18,10 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.victron_venus.const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DOMAIN
-from custom_components.victron_venus.logbook.detector import KNOT, Sample
-from custom_components.victron_venus.logbook.settings import default_options
-from tests.logbook.nmea import load_nmea
+from custom_components.victron_venus.trips.detector import KNOT, Sample
+from custom_components.victron_venus.trips.settings import default_options
 from tests.shared import fixture_path
+from tests.trips.nmea import load_nmea
 
 TRACKER = "device_tracker.boat_gps"
 SPEED = "sensor.boat_sog"

@@ -43,17 +43,17 @@ from custom_components.victron_venus.logbook import (
     EVENT_TRIP_STARTED,
     describe_trip_event,
 )
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.services import SCHEMAS
+from custom_components.victron_venus.sources.logbook import LogbookSource
+from custom_components.victron_venus.trips.detector import (
     KNOT,
     M_PER_DEG,
     Sample,
     Trip,
     detect_trips,
 )
-from custom_components.victron_venus.logbook.export import GPXTPX_NS
-from custom_components.victron_venus.logbook.store import store_key
-from custom_components.victron_venus.services import SCHEMAS
-from custom_components.victron_venus.sources.logbook import LogbookSource
+from custom_components.victron_venus.trips.export import GPXTPX_NS
+from custom_components.victron_venus.trips.store import store_key
 from tests.components.logbook_helpers import (
     ANCHOR,
     ENGINE,
@@ -71,8 +71,8 @@ from tests.components.logbook_helpers import (
     state,
     tracker_attributes,
 )
-from tests.logbook.test_detector import Boat
-from tests.logbook.test_efficiency import TABLE_A, electric_boat, table_a
+from tests.trips.test_detector import Boat
+from tests.trips.test_efficiency import TABLE_A, electric_boat, table_a
 
 GPX11 = "{http://www.topografix.com/GPX/1/1}"
 

@@ -23,11 +23,11 @@ import json
 from homeassistant.core import State
 import pytest
 
-from custom_components.victron_venus.logbook.detector import KNOT, Sample, Trip, TripDetector
-from custom_components.victron_venus.logbook.feed import TICK_S, LogbookFeed
-from custom_components.victron_venus.logbook.settings import LogbookSettings
-from tests.logbook.nmea import load_nmea
+from custom_components.victron_venus.trips.detector import KNOT, Sample, Trip, TripDetector
+from custom_components.victron_venus.trips.feed import TICK_S, LogbookFeed
+from custom_components.victron_venus.trips.settings import LogbookSettings
 from tests.shared import fixture_path
+from tests.trips.nmea import load_nmea
 
 TRACKER = "device_tracker.gps"
 SOG = "sensor.sog"

@@ -12,8 +12,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.victron_venus.const import CONF_UPDATE_INTERVAL, DOMAIN
-from custom_components.victron_venus.logbook.settings import THRESHOLDS, default_options
 from custom_components.victron_venus.sources.logbook import LogbookSource
+from custom_components.victron_venus.trips.settings import THRESHOLDS, default_options
 from tests.components.logbook_helpers import (
     ANCHOR,
     ENGINE,

@@ -1,4 +1,4 @@
-"""Home Assistant states to samples (logbook/feed.py) and the recorder replay (logbook/replay.py),
+"""Home Assistant states to samples (trips/feed.py) and the recorder replay (trips/replay.py),
 on State objects as the recorder returns them: units, odd states, latitude/longitude pairs, and a
 replay that finds the trip the pure detector finds in the same data."""
 
@@ -12,13 +12,13 @@ from typing import Any
 from homeassistant.core import State
 import pytest
 
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.trips.detector import (
     KNOT,
     M_PER_DEG,
     TripDetector,
     detect_trips,
 )
-from custom_components.victron_venus.logbook.feed import (
+from custom_components.victron_venus.trips.feed import (
     STALE_S,
     LogbookFeed,
     condition,
@@ -28,9 +28,9 @@ from custom_components.victron_venus.logbook.feed import (
     speed_ms,
     tracker_position,
 )
-from custom_components.victron_venus.logbook.replay import csv_rows, replay
-from custom_components.victron_venus.logbook.settings import LogbookSettings
-from tests.logbook.test_detector import Boat
+from custom_components.victron_venus.trips.replay import csv_rows, replay
+from custom_components.victron_venus.trips.settings import LogbookSettings
+from tests.trips.test_detector import Boat
 
 T0 = datetime(2024, 6, 15, 8, 0, tzinfo=UTC)
 

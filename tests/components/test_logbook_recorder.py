@@ -28,8 +28,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.victron_venus.const import DOMAIN
-from custom_components.victron_venus.logbook.detector import KNOT
-from custom_components.victron_venus.logbook.export import CSV_COLUMNS
+from custom_components.victron_venus.trips.detector import KNOT
+from custom_components.victron_venus.trips.export import CSV_COLUMNS
 from tests.components.logbook_helpers import (
     SOC,
     SPEED,

@@ -26,8 +26,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.victron_venus.const import DOMAIN
-from custom_components.victron_venus.logbook.detector import NAUTICAL_MILE, Sample, TripDetector
 from custom_components.victron_venus.sources.logbook import LogbookSource
+from custom_components.victron_venus.trips.detector import NAUTICAL_MILE, Sample, TripDetector
 from tests.components.logbook_helpers import (
     drive,
     entity_id,

@@ -4,7 +4,7 @@ Test-before-configure: the position entity must give a position now (a device_tr
 latitude/longitude attributes, or a latitude sensor with its longitude sensor, both numbers in
 range); a speed sensor must have a speed unit and a power sensor a power unit; every chosen entity
 must exist. unique_id = "logbook_" + the position entity id (one logbook per position source).
-Options: the detector thresholds (`logbook.settings.THRESHOLDS`), the engine power threshold and
+Options: the detector thresholds (`trips.settings.THRESHOLDS`), the engine power threshold and
 the house load. Reconfigure changes the entities and the name.
 """
 
@@ -31,8 +31,8 @@ from homeassistant.util.unit_conversion import PowerConverter, SpeedConverter
 import probatio
 
 from ..const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL, EntryType
-from ..logbook.feed import number, tracker_position
-from ..logbook.settings import (
+from ..trips.feed import number, tracker_position
+from ..trips.settings import (
     CONF_ANCHOR,
     CONF_CONDITIONS,
     CONF_CURRENT,

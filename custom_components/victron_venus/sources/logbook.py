@@ -5,7 +5,7 @@ track files, bus events and the logbook device's entities (DESIGN.md: the logboo
 shape as a device source, one level up). Nothing here does I/O on the event loop: Stores write in
 the executor, recorder queries and replays run in executors.
 
-Live (see logbook/feed.py for the sampling rules):
+Live (see trips/feed.py for the sampling rules):
 
 * `async_track_state_change_event` on the chosen entities; changes of one event-loop turn are
   one sample (`call_soon` flush); a tick every 30 s lets time pass for a boat whose states do not
@@ -60,8 +60,8 @@ from homeassistant.util import dt as dt_util, slugify
 from ..const import DOMAIN
 from ..descriptions.logbook import BINARY_SENSORS, IMAGES, SENSORS
 from ..entity import DeviceCoordinator, update_interval_of
-from ..logbook import EVENT_TRIP_ENDED, EVENT_TRIP_STARTED
-from ..logbook.detector import (
+from ..trips import EVENT_TRIP_ENDED, EVENT_TRIP_STARTED
+from ..trips.detector import (
     NAUTICAL_MILE,
     Event as DetectorEvent,
     TrackPoint,
@@ -69,14 +69,14 @@ from ..logbook.detector import (
     TripDetector,
     TripEnded,
 )
-from ..logbook.efficiency import EfficiencyCurve, best_speed, build_curve
-from ..logbook.export import rows_to_csv, trips_to_gpx
-from ..logbook.feed import PAIR_WAIT_S, TICK_S, LogbookFeed
-from ..logbook.records import FinishedTrip, TripRecorder
-from ..logbook.replay import async_history, csv_rows, replay
-from ..logbook.settings import LogbookSettings
-from ..logbook.store import LogbookStore
-from ..logbook.svg import efficiency_svg
+from ..trips.efficiency import EfficiencyCurve, best_speed, build_curve
+from ..trips.export import rows_to_csv, trips_to_gpx
+from ..trips.feed import PAIR_WAIT_S, TICK_S, LogbookFeed
+from ..trips.records import FinishedTrip, TripRecorder
+from ..trips.replay import async_history, csv_rows, replay
+from ..trips.settings import LogbookSettings
+from ..trips.store import LogbookStore
+from ..trips.svg import efficiency_svg
 from .base import Source
 
 _LOGGER = logging.getLogger(__name__)

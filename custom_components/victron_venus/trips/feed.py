@@ -2,7 +2,7 @@
 
 `LogbookFeed` holds the latest `State` of every entity a Logbook follows and turns changes into
 `detector.Sample`s. The live runtime (sources/logbook.py) and the rebuild from recorder history
-(logbook/replay.py) drive it the same way, so they find the same trips:
+(trips/replay.py) drive it the same way, so they find the same trips:
 
 * `apply(entity_id, state)` for each changed state, then `flush(time)` once per group of changes
   that belong together (the same event-loop turn live, the same timestamp in history);

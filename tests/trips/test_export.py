@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import gpxpy
 import pytest
 
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.trips.detector import (
     KNOT,
     Sample,
     TrackPoint,
@@ -20,7 +20,7 @@ from custom_components.victron_venus.logbook.detector import (
     Trip,
     TripDetector,
 )
-from custom_components.victron_venus.logbook.export import (
+from custom_components.victron_venus.trips.export import (
     CSV_COLUMNS,
     GPXTPX_NS,
     points_to_gpx,
@@ -29,9 +29,9 @@ from custom_components.victron_venus.logbook.export import (
     trips_to_csv,
     trips_to_gpx,
 )
-from tests.logbook.nmea import load_nmea
-from tests.logbook.test_detector import Boat
 from tests.shared import fixture_path
+from tests.trips.nmea import load_nmea
+from tests.trips.test_detector import Boat
 
 GPX11 = "{http://www.topografix.com/GPX/1/1}"
 

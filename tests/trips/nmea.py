@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from custom_components.victron_venus.logbook.detector import KNOT, Sample
+from custom_components.victron_venus.trips.detector import KNOT, Sample
 
 PLAKA_DATE = date(2024, 6, 15)
 """The fixture has time of day only; any fixed date works (a summer Saturday in Finland)."""

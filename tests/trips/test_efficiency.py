@@ -11,13 +11,13 @@ import random
 
 import pytest
 
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.trips.detector import (
     KNOT,
     M_PER_DEG,
     Sample,
     TripDetector,
 )
-from custom_components.victron_venus.logbook.efficiency import (
+from custom_components.victron_venus.trips.efficiency import (
     KNOT_MS,
     best_speed,
     build_curve,

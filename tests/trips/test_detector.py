@@ -22,7 +22,7 @@ import random
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 import pytest
 
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.trips.detector import (
     KNOT,
     M_PER_DEG,
     NAUTICAL_MILE,
@@ -41,8 +41,8 @@ from custom_components.victron_venus.logbook.detector import (
     haversine_m,
     simplify_track,
 )
-from tests.logbook.nmea import NmeaStats, checksum_ok, load_nmea, parse_nmea
 from tests.shared import fixture_path
+from tests.trips.nmea import NmeaStats, checksum_ok, load_nmea, parse_nmea
 
 T0 = datetime(2024, 6, 15, 8, 0, tzinfo=UTC)
 ORIGIN = (60.15, 24.95)
@@ -654,7 +654,7 @@ def test_track_is_simplified_and_bounded() -> None:
 
 
 def test_simplify_track_keeps_corners_and_segments() -> None:
-    from custom_components.victron_venus.logbook.detector import TrackPoint
+    from custom_components.victron_venus.trips.detector import TrackPoint
 
     pts = [
         TrackPoint(T0 + timedelta(seconds=i), ORIGIN[0] + i * 1e-5, ORIGIN[1], None, None, 0)

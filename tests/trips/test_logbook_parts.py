@@ -14,7 +14,7 @@ from custom_components.victron_venus.logbook import (
     EVENT_TRIP_STARTED,
     describe_trip_event,
 )
-from custom_components.victron_venus.logbook.detector import (
+from custom_components.victron_venus.trips.detector import (
     DetectorConfig,
     TrackPointAdded,
     TripDetector,
@@ -22,18 +22,18 @@ from custom_components.victron_venus.logbook.detector import (
     TripEnded,
     TripStarted,
 )
-from custom_components.victron_venus.logbook.efficiency import build_curve
-from custom_components.victron_venus.logbook.records import FinishedTrip, TripRecorder
-from custom_components.victron_venus.logbook.settings import (
+from custom_components.victron_venus.trips.efficiency import build_curve
+from custom_components.victron_venus.trips.records import FinishedTrip, TripRecorder
+from custom_components.victron_venus.trips.settings import (
     THRESHOLDS,
     LogbookSettings,
     default_options,
     detector_config,
     option_names,
 )
-from custom_components.victron_venus.logbook.svg import efficiency_svg, nice_step
-from tests.logbook.test_detector import Boat, kind
-from tests.logbook.test_efficiency import electric_boat
+from custom_components.victron_venus.trips.svg import efficiency_svg, nice_step
+from tests.trips.test_detector import Boat, kind
+from tests.trips.test_efficiency import electric_boat
 
 SVG = "{http://www.w3.org/2000/svg}"
 

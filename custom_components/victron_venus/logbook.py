@@ -1,25 +1,31 @@
-"""The automatic boat logbook: trip detection, efficiency curve and GPX/CSV export.
+"""Home Assistant's logbook platform: describes the `victron_venus_trip_started` /
+`victron_venus_trip_ended` events (`async_describe_events`).
 
-`detector` and `efficiency` are pure (standard library only, no I/O, no Home Assistant); `export`
-builds GPX and CSV text; `settings`, `records` and `svg` are pure too. The Home Assistant glue lives
-in `feed`, `replay` and `store` here, and in sources/logbook.py.
-
-This package is also the integration's `logbook` platform for Home Assistant's logbook: it
-describes the `victron_venus_trip_started` / `victron_venus_trip_ended` events
-(`async_describe_events`). Everything Home Assistant is imported inside that function, so
-importing the package (and with it the pure modules) has no side effects.
+The trips feature itself (detector, trips, efficiency, export, stores) is the trips/ package; this
+module only tells Home Assistant's logbook how to word its events. Everything Home Assistant is
+imported inside `async_describe_events`, so importing this module has no side effects beyond the
+deprecated alias below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import sys
 from typing import TYPE_CHECKING, Any
+
+from .trips import EVENT_TRIP_ENDED, EVENT_TRIP_STARTED, detector as _detector
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-EVENT_TRIP_STARTED = "victron_venus_trip_started"
-EVENT_TRIP_ENDED = "victron_venus_trip_ended"
+__all__ = ["EVENT_TRIP_ENDED", "EVENT_TRIP_STARTED", "async_describe_events", "describe_trip_event"]
+
+# Deprecated, for one release: the trips package was called logbook/ and outside code imports
+# `custom_components.victron_venus.logbook.detector`. A module cannot have submodules, so the old
+# name is registered as an alias of trips.detector (the same module object, not a copy). Remove
+# this alias in the release after the rename; import `...trips.detector` instead.
+sys.modules.setdefault(f"{__name__}.detector", _detector)
+detector = _detector
 
 
 def describe_trip_event(event_type: str, data: Mapping[str, Any]) -> tuple[str, str]:
