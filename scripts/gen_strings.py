@@ -74,11 +74,12 @@ def strings() -> dict[str, Any]:
         "already_configured": "This device is already set up.",
         "reconfigure_successful": "The new settings are in use.",
     }
-    option_data = {"update_interval": "Update interval"}
+    option_data = {"write_interval": "Write interval"}
     option_descriptions = {
-        "update_interval": "Write each sensor's state at most once in this many seconds, always "
-        "the latest value; states, errors and alarms are written at once. 0 writes every change "
-        "(a much larger database)."
+        "write_interval": "Limits how often the recorder writes: each entity writes its state at "
+        "most once in this many seconds, always the latest value (every value is still read from "
+        "the device); states, errors and alarms are written at once. 0 writes every change (a "
+        "much larger database)."
     }
     issues: dict[str, Any] = {}
     exceptions: dict[str, Any] = {}

@@ -2,21 +2,25 @@
 
 Setup builds the entry's source (DESIGN.md: one source per entry type), starts it, keeps it in
 `entry.runtime_data`, and forwards the source's platforms. The service actions (the logbook's)
-are registered once in `async_setup`.
+are registered once in `async_setup`. `async_migrate_entry` brings entries of older config entry
+versions up to date. `entry_type` (const.py) and `VictronConfigEntry` (coordinator.py) stay
+importable from here for one release.
 """
 
 from __future__ import annotations
+
+import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_ENTRY_TYPE, DOMAIN, EntryType
+from .const import CONF_WRITE_INTERVAL, DOMAIN, LEGACY_CONF_UPDATE_INTERVAL, entry_type
+from .coordinator import VictronConfigEntry
 from .sources import source_class
-from .sources.base import Source
 
-type VictronConfigEntry = ConfigEntry[Source]
+_LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -29,9 +33,21 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def entry_type(entry: ConfigEntry) -> EntryType:
-    """The entry type of a config entry (VE.Direct for entries older than the field)."""
-    return EntryType(entry.data.get(CONF_ENTRY_TYPE, EntryType.VEDIRECT))
+async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Bring an entry of any type from an older version up to const.CONFIG_ENTRY_VERSION.MINOR.
+
+    1.1 -> 1.2: the option `update_interval` (seconds between two state writes of an entity)
+    becomes `write_interval`, its value unchanged; an entry without it keeps its options. A
+    minor version, so a downgrade still loads the entry (with the default write interval). Home
+    Assistant refuses an entry of a later major version before it gets here.
+    """
+    if entry.version == 1 and entry.minor_version < 2:
+        options = dict(entry.options)
+        if LEGACY_CONF_UPDATE_INTERVAL in options:
+            options[CONF_WRITE_INTERVAL] = options.pop(LEGACY_CONF_UPDATE_INTERVAL)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        _LOGGER.debug("%s: config entry migrated to version 1.2", entry.title)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: VictronConfigEntry) -> bool:

@@ -9,7 +9,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import VictronConfigEntry
+from .coordinator import VictronConfigEntry
 from .entity import (
     BAD,
     VictronBinarySensorEntityDescription,

@@ -1,7 +1,8 @@
 """Config flow: one menu of entry types; each type's steps live in flows/<type>.py.
 
-The options flow is shared: every entry type has the update interval (how often an entity may
-write its state); a type may add its own fields through `options_fields(entry)`.
+The options flow is shared: every entry type has the write interval (how often an entity may
+write its state, and so a row to the recorder); a type may add its own fields through
+`options_fields(entry)`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from homeassistant.core import callback
 from homeassistant.helpers.selector import NumberSelector, NumberSelectorConfig, NumberSelectorMode
 import probatio
 
-from . import entry_type
 from .const import (
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
+    CONFIG_ENTRY_MINOR_VERSION,
+    CONFIG_ENTRY_VERSION,
+    DEFAULT_WRITE_INTERVAL,
     DOMAIN,
-    MAX_UPDATE_INTERVAL,
+    MAX_WRITE_INTERVAL,
     EntryType,
+    entry_type,
 )
 from .flows import bank as bank_flow, jbd as jbd_flow, logbook as logbook_flow, venus as venus_flow
 from .flows.bank import BankFlowMixin
@@ -38,7 +41,7 @@ MENU: tuple[EntryType, ...] = (
     EntryType.LOGBOOK,
 )
 
-#: per entry type: extra option fields beside the update interval
+#: per entry type: extra option fields beside the write interval
 OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {
     EntryType.JBD: jbd_flow.options_fields,
     EntryType.BANK: bank_flow.options_fields,
@@ -57,7 +60,8 @@ class VictronVenusConfigFlow(
 ):
     """Add a VE.Direct device, a Venus GX, a JBD battery, a battery bank or a logbook."""
 
-    VERSION = 1
+    VERSION = CONFIG_ENTRY_VERSION
+    MINOR_VERSION = CONFIG_ENTRY_MINOR_VERSION
 
     @staticmethod
     @callback
@@ -87,21 +91,21 @@ class VictronVenusConfigFlow(
 
 
 class VictronVenusOptionsFlow(OptionsFlowWithReload):
-    """Options: the update interval, plus the entry type's own options."""
+    """Options: the write interval, plus the entry type's own options."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and store the options (the entry reloads to apply them)."""
         if user_input is not None:
             data = dict(user_input)
-            data[CONF_UPDATE_INTERVAL] = int(data[CONF_UPDATE_INTERVAL])
+            data[CONF_WRITE_INTERVAL] = int(data[CONF_WRITE_INTERVAL])
             return self.async_create_entry(data=data)
         entry = self.config_entry
-        current = entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
+        current = entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
         fields: dict[Any, Any] = {
-            probatio.Required(CONF_UPDATE_INTERVAL, default=current): NumberSelector(
+            probatio.Required(CONF_WRITE_INTERVAL, default=current): NumberSelector(
                 NumberSelectorConfig(
                     min=0,
-                    max=MAX_UPDATE_INTERVAL,
+                    max=MAX_WRITE_INTERVAL,
                     step=1,
                     mode=NumberSelectorMode.BOX,
                     unit_of_measurement="s",

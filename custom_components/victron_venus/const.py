@@ -1,20 +1,37 @@
-"""Constants shared by the whole integration."""
+"""Constants shared by the whole integration, and `entry_type()`."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
 
 DOMAIN: Final = "victron_venus"
 MANUFACTURER: Final = "Victron Energy"
 
+#: The config entry version this code writes (the config flow's VERSION and MINOR_VERSION).
+#: 1.2: the option `update_interval` is called `write_interval` (`async_migrate_entry`).
+CONFIG_ENTRY_VERSION: Final = 1
+CONFIG_ENTRY_MINOR_VERSION: Final = 2
+
 CONF_ENTRY_TYPE: Final = "entry_type"
 CONF_SERIAL_PORT: Final = "serial_port"
-CONF_UPDATE_INTERVAL: Final = "update_interval"
+#: Option: seconds between two state writes of one entity, so of recorder rows (0 = every
+#: change). Not a polling interval: every value still reaches the coordinator.
+CONF_WRITE_INTERVAL: Final = "write_interval"
+#: Default write interval in seconds.
+DEFAULT_WRITE_INTERVAL: Final = 5
+MAX_WRITE_INTERVAL: Final = 300
 
-#: Default recorder-friendly update interval in seconds (0 = write every change).
-DEFAULT_UPDATE_INTERVAL: Final = 5
-MAX_UPDATE_INTERVAL: Final = 300
+#: The write interval's option key in entries before config entry version 1.2 (migrated by
+#: `async_migrate_entry`).
+LEGACY_CONF_UPDATE_INTERVAL: Final = "update_interval"
+#: Old names of the write interval constants, for one release.
+CONF_UPDATE_INTERVAL: Final = CONF_WRITE_INTERVAL
+DEFAULT_UPDATE_INTERVAL: Final = DEFAULT_WRITE_INTERVAL
+MAX_UPDATE_INTERVAL: Final = MAX_WRITE_INTERVAL
 
 #: A device whose last verified record is older than this is unavailable (seconds).
 FRESHNESS_TIMEOUT: Final = 10.0
@@ -38,3 +55,8 @@ class EntryType(StrEnum):
     JBD = "jbd"
     BANK = "bank"
     LOGBOOK = "logbook"
+
+
+def entry_type(entry: ConfigEntry) -> EntryType:
+    """The entry type of a config entry (VE.Direct for entries older than the field)."""
+    return EntryType(entry.data.get(CONF_ENTRY_TYPE, EntryType.VEDIRECT))

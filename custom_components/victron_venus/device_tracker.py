@@ -2,7 +2,7 @@
 
 A row's `value_fn` gives (latitude °, longitude °, accuracy m) or None (no fix); the entity layer
 rate-limits the writes like any sensor, so a moving boat writes its position at most once per
-update interval.
+write interval.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import VictronConfigEntry
+from .coordinator import VictronConfigEntry
 from .entity import (
     BAD,
     VictronEntity,

@@ -25,8 +25,8 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from . import VictronConfigEntry
 from .const import DOMAIN
+from .coordinator import VictronConfigEntry
 
 REDACTED: Final = "**REDACTED**"
 

@@ -1,15 +1,14 @@
-"""The shared entity layer: one push coordinator per device, freshness, recorder-friendly writes.
+"""The shared entity layer: device info, availability from the coordinator, the write policy.
 
-Every source (VE.Direct, Venus GX, JBD, bank) hands each of its devices a `DeviceCoordinator` and
-pushes the device's latest decoded values into it. Entities are rows of description tables
-(`descriptions/`), never classes per field, and do no I/O.
+Every source (VE.Direct, Venus GX, JBD, bank, logbook) pushes each device's latest decoded values
+into the device's `DeviceCoordinator` (coordinator.py, which also owns freshness). Entities are
+rows of description tables (`descriptions/`), never classes per field, and do no I/O; an entity is
+available exactly when its coordinator is.
 
-Freshness: a device whose last verified data is older than its freshness timeout (10 s for
-VE.Direct) becomes unavailable; this is logged once when lost and once when back.
-
-Recorder-friendly writes: an entity writes its state at most once per update interval (default
-5 s; 0 = every change), always the latest value, and at once when availability or a discrete value
-(an enum state, error, alarm or a binary sensor) changes.
+Recorder-friendly writes (the write policy): an entity writes its state at most once per write
+interval (the entry's `write_interval` option, default 5 s; 0 = every change), always the latest
+value, and at once when availability or a discrete value (an enum state, error, alarm or a binary
+sensor) changes.
 
 Guarantees of the write path, for every source (they all write through `VictronEntity`):
 - A total_increasing counter never goes down (`is_monotonic`): a value lower than what the entity
@@ -38,23 +37,31 @@ from decimal import Decimal
 import logging
 import math
 import time
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.sensor import SensorEntityDescription, SensorStateClass
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.json import json_bytes
-from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DEFAULT_UPDATE_INTERVAL, FRESHNESS_TIMEOUT
+from .coordinator import (
+    DeviceCoordinator as DeviceCoordinator,  # noqa: PLC0414  (re-exported: see below)
+    DeviceData as DeviceData,  # noqa: PLC0414
+    VictronConfigEntry,
+    async_track_freshness as async_track_freshness,  # noqa: PLC0414
+    signal_new_device,
+    write_interval_of,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
-type DeviceData = Mapping[str, Any]
+# The coordinator's names (DeviceCoordinator, DeviceData, async_track_freshness) stay importable
+# from here for one release; their home is coordinator.py.
+update_interval_of = write_interval_of
+"""Old name of `coordinator.write_interval_of`, for one release."""
 
 BAD: Final = object()
 """What `_coerce` returns for a value the entity cannot show (counted, then shown as unknown)."""
@@ -89,119 +96,6 @@ def finite_number(value: Any) -> Any:
             return BAD
         return parsed if math.isfinite(parsed) else BAD
     return BAD
-
-
-class DeviceCoordinator(DataUpdateCoordinator[DeviceData]):
-    """Latest values of one device, pushed by its source; no polling.
-
-    `data` maps a value key (a protocol label such as "V" or "SOC", or a D-Bus path) to its
-    decoded value in SI units. `last_update_success` is the device's freshness: False once no
-    verified data arrived for `freshness_timeout` seconds, True again with the next push.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        *,
-        identifier: str,
-        device_info: DeviceInfo,
-        update_interval: float,
-        freshness_timeout: float = FRESHNESS_TIMEOUT,
-    ) -> None:
-        """Create the coordinator of the device with the stable `identifier` (its serial)."""
-        super().__init__(
-            hass, _LOGGER, config_entry=entry, name=str(device_info.get("name") or identifier)
-        )
-        self.identifier = identifier
-        self.device_info = device_info
-        #: Seconds between two state writes of one entity (0 = every change).
-        self.write_interval = float(update_interval)
-        self.freshness_timeout = freshness_timeout
-        self.data = {}
-        self.last_update_success = False
-        self.last_seen: float | None = None  # time.monotonic() of the last push
-        self.updates = 0
-        #: Bumped whenever the set of keys in `data` changes (new rows may now exist).
-        self.keys_version = 0
-        self._keys: frozenset[str] = frozenset()
-        #: Values its entities could not show (shown as unknown instead), over all its entities.
-        self.bad_values = 0
-        #: Values lower than a total_increasing counter's last write, refused.
-        self.decreases_refused = 0
-
-    @callback
-    def async_push(self, data: DeviceData) -> None:
-        """Take the device's latest values (a verified record) and notify its entities.
-
-        `data` may be a new mapping or the same one edited in place; either way a change of its
-        key set bumps `keys_version` (one set comparison per push, at C speed: about 1 µs for
-        100 keys).
-        """
-        self.data = data
-        keys = data.keys()
-        if len(keys) != len(self._keys) or keys != self._keys:
-            self._keys = frozenset(keys)
-            self.keys_version += 1
-        self.updates += 1
-        self.last_seen = time.monotonic()
-        if not self.last_update_success:
-            self.last_update_success = True
-            if self.updates > 1:
-                self.logger.info("%s: data is back, entities available again", self.name)
-        self.async_update_listeners()
-
-    @callback
-    def async_check_fresh(self, now: float | None = None) -> None:
-        """Mark the device unavailable when its data is older than the freshness timeout."""
-        if not self.last_update_success:
-            return
-        now = time.monotonic() if now is None else now
-        if self.last_seen is None or now - self.last_seen > self.freshness_timeout:
-            self.last_update_success = False
-            self.logger.info(
-                "%s: no verified data for %.0f s, entities unavailable until it returns",
-                self.name,
-                self.freshness_timeout,
-            )
-            self.async_update_listeners()
-
-    @callback
-    def async_mark_unavailable(self, reason: str) -> None:
-        """Make every entity of the device unavailable at once (connection lost, service gone)."""
-        if self.last_update_success:
-            self.last_update_success = False
-            self.logger.info("%s: %s, entities unavailable", self.name, reason)
-            self.async_update_listeners()
-
-    async def async_refresh(self) -> None:
-        """Nothing to fetch: the source pushes (`homeassistant.update_entity` lands here through
-        Home Assistant's CoordinatorEntity otherwise; the base class would raise
-        NotImplementedError and mark the device unavailable)."""
-
-    async def async_request_refresh(self) -> None:
-        """Nothing to fetch: the source pushes (see `async_refresh`)."""
-
-
-@callback
-def async_track_freshness(
-    hass: HomeAssistant, coordinators: Callable[[], list[DeviceCoordinator]]
-) -> CALLBACK_TYPE:
-    """Check every second that each coordinator is fresh; returns the unsubscribe callback."""
-    from datetime import timedelta
-
-    @callback
-    def _check(_now: Any) -> None:
-        now = time.monotonic()
-        for coordinator in coordinators():
-            coordinator.async_check_fresh(now)
-
-    return async_track_time_interval(hass, _check, timedelta(seconds=1), cancel_on_shutdown=True)
-
-
-def update_interval_of(entry: ConfigEntry) -> float:
-    """The entry's update interval option in seconds (default 5; 0 = every change)."""
-    return float(entry.options.get("update_interval", DEFAULT_UPDATE_INTERVAL))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -523,7 +417,7 @@ def _exists_guarded(description: VictronEntityDescription, coordinator: DeviceCo
 
 def async_setup_platform(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: VictronConfigEntry,
     platform: Any,
     entity_factory: Callable[[DeviceCoordinator, Any], VictronEntity],
     async_add_entities: Callable[[list[VictronEntity]], None],
@@ -534,15 +428,14 @@ def async_setup_platform(
     history block arrives after the main block; a GX service publishes paths one by one), and a
     device's entities are added when the source announces the device (dynamic devices).
     """
-    from homeassistant.helpers.dispatcher import async_dispatcher_connect
-
-    from .sources.base import signal_new_device
-
     source = entry.runtime_data
 
     @callback
     def _watch(coordinator: DeviceCoordinator) -> None:
-        candidates = list(source.descriptions(coordinator, platform))
+        # every source's rows are VictronEntityDescriptions (sources.base.Source.descriptions)
+        candidates = cast(
+            list[VictronEntityDescription], list(source.descriptions(coordinator, platform))
+        )
         seen_version = -1
 
         @callback

@@ -17,9 +17,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import VictronConfigEntry
+from .coordinator import DeviceCoordinator, VictronConfigEntry
 from .entity import (
-    DeviceCoordinator,
     VictronEntity,
     VictronImageEntityDescription,
     async_setup_platform,

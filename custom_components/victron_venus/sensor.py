@@ -25,11 +25,10 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import VictronConfigEntry
+from .coordinator import DeviceCoordinator, VictronConfigEntry
 from .entity import (
     BAD,
     LARGEST_EXACT_INT,
-    DeviceCoordinator,
     VictronEntity,
     VictronSensorEntityDescription,
     async_setup_platform,

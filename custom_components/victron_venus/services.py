@@ -28,7 +28,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import probatio
 
-from .const import DOMAIN, EntryType
+from .const import DOMAIN, EntryType, entry_type
 
 if TYPE_CHECKING:
     from .sources.logbook import LogbookSource
@@ -91,8 +91,6 @@ def _error(key: str, **placeholders: str) -> ServiceValidationError:
 
 def logbook_source(hass: HomeAssistant, call: ServiceCall) -> LogbookSource:
     """The running Logbook source a call addresses. Raises ServiceValidationError."""
-    from . import entry_type
-
     logbooks = [
         e for e in hass.config_entries.async_entries(DOMAIN) if entry_type(e) is EntryType.LOGBOOK
     ]

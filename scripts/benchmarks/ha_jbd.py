@@ -6,7 +6,7 @@ the real entities and the state machine of an in-process Home Assistant (the hel
 ha_vedirect.py). The link is a loopback: each request is answered at once by a fake BMS replaying
 the btsnoop capture's own notification chunks (20 + 16 bytes for 0x03, 15 for 0x04), so only our
 own work is timed, not Bluetooth or pty latency. A poll cycle is 0x03 + 0x04 (0x05 is asked once,
-before timing). Rows: update interval 0 (every changed entity written on every poll: the worst
+before timing). Rows: write interval 0 (every changed entity written on every poll: the worst
 case) and the default 5 s, and one battery of a two-battery series bank (the bank recomputes on
 every member update).
 """
@@ -74,7 +74,7 @@ async def _battery(hass: Any, name: str, interval: int) -> Any:
         title=f"JBD {name}",
         unique_id=f"jbd_{name}",
         data={"entry_type": "jbd", "transport": "serial", "serial_port": f"/dev/{name}"},
-        options={"update_interval": interval, "poll_interval": 3600},
+        options={"write_interval": interval, "poll_interval": 3600},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -127,7 +127,7 @@ async def run(config_dir: Path) -> list[list[object]]:
             entry = await _battery(hass, "fore", interval)
             us, writes, polls = await _measure(hass, [entry.runtime_data])
             entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
-            rows.append([f"one battery, update interval {interval} s", f"{us:.0f}",
+            rows.append([f"one battery, write interval {interval} s", f"{us:.0f}",
                          f"{writes:.2f}", entities, polls])  # fmt: skip
             assert await hass.config_entries.async_unload(entry.entry_id)
             await hass.config_entries.async_remove(entry.entry_id)
@@ -145,7 +145,7 @@ async def run(config_dir: Path) -> list[list[object]]:
                 "members": [fore.entry_id, aft.entry_id],
                 "wiring": "series",
             },
-            options={"update_interval": 0},
+            options={"write_interval": 0},
         )
         bank.add_to_hass(hass)
         assert await hass.config_entries.async_setup(bank.entry_id)

@@ -2,10 +2,10 @@
 
 (b) µs of event-loop time per record, bytes in → entity states written: the real source, parser,
     coordinator, entities and state machine of an in-process Home Assistant, fed the BMV-702
-    capture's records directly (no pty, so only our own work is timed), with update interval 0
+    capture's records directly (no pty, so only our own work is timed), with write interval 0
     (every entity written on every change: the worst case) and with the default 5 s.
 (c) Recorder rows per hour for the BMV-702 replay at its real pace (one record a second on a
-    real pty), default options vs update interval 0, both entries live in the same Home Assistant
+    real pty), default options vs write interval 0, both entries live in the same Home Assistant
     with the real recorder on SQLite; one full pass of the capture, replayed --scale times faster
     (default 10) with the interval scaled alike, expressed per device-hour.
 """
@@ -84,7 +84,7 @@ async def _entry(hass: Any, path: str, unique_id: str, interval: int) -> Any:
         title=f"BMV-702 {unique_id}",
         unique_id=unique_id,
         data={"entry_type": "vedirect", "serial_port": path, "model": "BMV-702", "labels": []},
-        options={"update_interval": interval},
+        options={"write_interval": interval},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -125,7 +125,7 @@ async def loop_cost(hass: Any, config_dir: Path) -> list[list[object]]:
         n = rounds * len(records)
         rows.append(
             [
-                f"update interval {interval} s",
+                f"write interval {interval} s",
                 f"{elapsed / n * 1e6:.1f}",
                 f"{writes / n:.2f}",
                 len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)),
@@ -140,7 +140,7 @@ async def recorder_rows(hass: Any, config_dir: Path, scale: float) -> list[list[
     """(c): states rows per hour written by the real recorder, default vs every change.
 
     One full pass of the BMV-702 capture (453 records, one a second on the real device) is
-    replayed `scale` times faster, with the update interval scaled by the same factor (5 s →
+    replayed `scale` times faster, with the write interval scaled by the same factor (5 s →
     5/scale s), so the result is the rows of 453 device-seconds, counted in the SQLite database
     and expressed per device-hour.
     """
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
             "\n(c) Recorder states rows per device-hour, BMV-702 capture at one record a second"
             f" (one full pass, replayed {args.scale:.0f}x faster with the interval scaled alike)\n"
         )
-        print(table(["update interval", "states rows per hour", "records"], rows))
+        print(table(["write interval", "states rows per hour", "records"], rows))
 
 
 if __name__ == "__main__":

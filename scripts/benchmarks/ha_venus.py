@@ -7,7 +7,7 @@
     * "full publish": the recording's 2,611 topics with unchanged values (what every reconnect
       and keep-alive retry costs);
     * "live": every topic that has an entity, each with a new value in every round (a GX where
-      everything changes at once: the worst case), with update interval 0 (every change written)
+      everything changes at once: the worst case), with write interval 0 (every change written)
       and the default 5 s.
 (c) Recorder rows per hour with the real recorder on SQLite, default options (5 s) vs every
     change (0 s): two simulated GX devices (the same recording under two portal ids) on one
@@ -66,7 +66,7 @@ async def _entry(hass: Any, broker: Any, portal: str, interval: int) -> Any:
             "protocol": "3.1.1",
             "portal_id": portal,
         },
-        options={"update_interval": interval},
+        options={"write_interval": interval},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -136,7 +136,7 @@ async def loop_cost(hass: Any, directory: Path) -> list[list[object]]:
                 await hass.async_block_till_done()
                 rows.append(
                     [
-                        f"{label}, update interval {interval} s",
+                        f"{label}, write interval {interval} s",
                         f"{elapsed / messages * 1e6:.1f}",
                         f"{messages / elapsed:,.0f}",
                         f"{writes / messages:.3f}",
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         f"\n(c) Recorder rows per hour, every entity's value changing each second "
         f"({args.seconds:.0f} s measured)\n"
     )
-    print(table(["update interval", "states rows per hour", "changing values"], rows))
+    print(table(["write interval", "states rows per hour", "changing values"], rows))
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ async def setup_entry(
         title=title,
         unique_id=unique_id,
         data=data,
-        options={"update_interval": 0, **(options or {})},
+        options={"write_interval": 0, **(options or {})},
     )
     entry.add_to_hass(hass)
     result = await hass.config_entries.async_setup(entry.entry_id)

@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.victron_venus.const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DOMAIN
+from custom_components.victron_venus.const import CONF_ENTRY_TYPE, CONF_WRITE_INTERVAL, DOMAIN
 from custom_components.victron_venus.trips.detector import KNOT, Sample
 from custom_components.victron_venus.trips.settings import default_options
 from tests.shared import fixture_path
@@ -120,7 +120,7 @@ def logbook_entry(
             "conditions": [WIND],
             **(data or {}),
         },
-        options={CONF_UPDATE_INTERVAL: 0, **default_options(), **(options or {})},
+        options={CONF_WRITE_INTERVAL: 0, **default_options(), **(options or {})},
     )
 
 

@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.victron_venus.const import (
     CONF_ENTRY_TYPE,
     CONF_SERIAL_PORT,
-    CONF_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
     DOMAIN,
 )
 from custom_components.victron_venus.diagnostics import REDACTED, Redactor
@@ -103,7 +103,7 @@ async def _vedirect(
             "model": None,
             "labels": [],
         },
-        options={CONF_UPDATE_INTERVAL: 0},
+        options={CONF_WRITE_INTERVAL: 0},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

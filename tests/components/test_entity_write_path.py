@@ -162,7 +162,7 @@ class _Source(Source):
             self.entry,
             identifier=IDENTIFIER,
             device_info=DeviceInfo(identifiers={(DOMAIN, IDENTIFIER)}, name="Test device"),
-            update_interval=float(self.entry.options.get("update_interval", 0)),
+            write_interval=float(self.entry.options.get("write_interval", 0)),
         )
         self.devices[IDENTIFIER] = coordinator
         coordinator.async_push(dict(self.initial))
@@ -180,22 +180,22 @@ def use_test_source(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]
     return use
 
 
-def _entry(update_interval: float = 0) -> MockConfigEntry:
+def _entry(write_interval: float = 0) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Test device",
         unique_id=IDENTIFIER,
         data={"entry_type": EntryType.VEDIRECT, "serial_port": "/dev/null"},
-        options={"update_interval": update_interval},
+        options={"write_interval": write_interval},
     )
 
 
 async def _setup(
-    hass: HomeAssistant, update_interval: float = 0, entry: MockConfigEntry | None = None
+    hass: HomeAssistant, write_interval: float = 0, entry: MockConfigEntry | None = None
 ) -> DeviceCoordinator:
     """Set up an entry of the test source (`entry` when given: already added to hass)."""
     if entry is None:
-        entry = _entry(update_interval)
+        entry = _entry(write_interval)
         entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -280,7 +280,7 @@ async def test_counter_floor_holds_with_a_rate_limited_write(
 ) -> None:
     """With the default 5 s write interval a lower value pushed in between is refused too, and the
     deferred write shows the latest value that is not lower."""
-    coordinator = await _setup(hass, update_interval=5)
+    coordinator = await _setup(hass, write_interval=5)
     await _push(hass, coordinator, yield_total=83.0)
     await _push(hass, coordinator, yield_total=11.58)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6), fire_all=True)
@@ -389,7 +389,7 @@ async def test_overflowing_venus_number_in_a_deferred_write(
 ) -> None:
     """`{"value":1e999}` from a GX arrived as inf inside the write interval: the deferred write
     ("Exception in callback VictronEntity._deferred_write()") shows unknown instead."""
-    coordinator = await _setup(hass, update_interval=5)
+    coordinator = await _setup(hass, write_interval=5)
     await _push(hass, coordinator, voltage=12.9)
     await _push(hass, coordinator, voltage=float("inf"))
     assert _state(hass, VOLTAGE) == "12.8"  # not yet: the write interval
@@ -528,7 +528,7 @@ async def test_update_entity_shows_the_latest_pushed_value(
 ) -> None:
     """Within the write interval the service writes the latest pushed value at once."""
     await async_setup_component(hass, "homeassistant", {})
-    coordinator = await _setup(hass, update_interval=300)
+    coordinator = await _setup(hass, write_interval=300)
     await _push(hass, coordinator, voltage=12.9)
     assert _state(hass, VOLTAGE) == "12.8"
     await hass.services.async_call(

@@ -119,7 +119,7 @@ async def test_bluetooth_user_step_errors_then_success(hass: HomeAssistant) -> N
             "temperature_sensors": 3,
         }
         assert result["options"] == {
-            "update_interval": 5,
+            "write_interval": 5,
             "poll_interval": 10,
             "password": fake.V13_PASSWORD,
         }
@@ -282,7 +282,7 @@ async def test_reconfigure_serial_port(hass: HomeAssistant, tmp_path: Path) -> N
             title="House",
             unique_id=f"jbd_{old.link}",
             data={"entry_type": "jbd", "transport": "serial", "serial_port": str(old.link)},
-            options={"update_interval": 0, "poll_interval": 60},
+            options={"write_interval": 0, "poll_interval": 60},
         )
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
@@ -313,7 +313,7 @@ async def test_reconfigure_bluetooth_password(hass: HomeAssistant) -> None:
             title="House",
             unique_id=fake.V13_MAC,
             data={"entry_type": "jbd", "transport": "bluetooth", "address": fake.V13_MAC},
-            options={"update_interval": 0, "poll_interval": 60, "password": "111111"},
+            options={"write_interval": 0, "poll_interval": 60, "password": "111111"},
         )
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
@@ -338,7 +338,7 @@ async def test_reconfigure_bluetooth_password(hass: HomeAssistant) -> None:
             title="Plain",
             unique_id=ADDRESS,
             data={"entry_type": "jbd", "transport": "bluetooth", "address": ADDRESS},
-            options={"update_interval": 0, "poll_interval": 60, "password": "123456"},
+            options={"write_interval": 0, "poll_interval": 60, "password": "123456"},
         )
         entry.add_to_hass(hass)
         result = await entry.start_reconfigure_flow(hass)
@@ -355,29 +355,29 @@ async def test_options(hass: HomeAssistant) -> None:
         domain=DOMAIN,
         unique_id="ble",
         data={"entry_type": "jbd", "transport": "bluetooth", "address": ADDRESS},
-        options={"update_interval": 5, "poll_interval": 10, "password": "123456"},
+        options={"write_interval": 5, "poll_interval": 10, "password": "123456"},
     )
     serial = MockConfigEntry(
         domain=DOMAIN,
         unique_id="serial",
         data={"entry_type": "jbd", "transport": "serial", "serial_port": "/dev/null"},
-        options={"update_interval": 5},
+        options={"write_interval": 5},
     )
     for entry in (ble, serial):
         entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(ble.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"update_interval", "poll_interval", "keep_connection", "password"}
+    assert set(fields) == {"write_interval", "poll_interval", "keep_connection", "password"}
     assert fields["password"].description == {"suggested_value": "123456"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"update_interval": 0, "poll_interval": 30, "keep_connection": False},
+        {"write_interval": 0, "poll_interval": 30, "keep_connection": False},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert ble.options == {"update_interval": 0, "poll_interval": 30, "keep_connection": False}
+    assert ble.options == {"write_interval": 0, "poll_interval": 30, "keep_connection": False}
     result = await hass.config_entries.options.async_init(serial.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"update_interval", "poll_interval"}
+    assert set(fields) == {"write_interval", "poll_interval"}
 
 
 async def _reconfigure(hass: HomeAssistant, entry_id: str) -> ConfigFlowResult:
@@ -512,13 +512,13 @@ async def test_bank_options_are_the_thresholds(hass: HomeAssistant) -> None:
         domain=DOMAIN,
         unique_id="bank_x",
         data={"entry_type": "bank", "members": [], "wiring": "series"},
-        options={"update_interval": 5},
+        options={"write_interval": 5},
     )
     bank.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(bank.entry_id)
     defaults = {str(k): k.default() for k in result["data_schema"].schema}  # type: ignore[union-attr]
     assert defaults == {
-        "update_interval": 5,
+        "write_interval": 5,
         "soc_warning": 20.0,
         "soc_alarm": 10.0,
         "cell_low": 2.9,

@@ -11,7 +11,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.victron_venus.const import CONF_UPDATE_INTERVAL, DOMAIN
+from custom_components.victron_venus.const import CONF_WRITE_INTERVAL, DOMAIN
 from custom_components.victron_venus.sources.logbook import LogbookSource
 from custom_components.victron_venus.trips.settings import THRESHOLDS, default_options
 from tests.components.logbook_helpers import (
@@ -84,7 +84,7 @@ async def test_tracker_logbook_is_created_with_default_thresholds(hass: HomeAssi
         "power_kind": "propulsion",
         "conditions": [],
     }
-    assert entry.options == {CONF_UPDATE_INTERVAL: 5, **default_options()}
+    assert entry.options == {CONF_WRITE_INTERVAL: 5, **default_options()}
     assert entry.options["start_distance"] == 150 and entry.options["stop_window"] == 10
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
@@ -210,11 +210,11 @@ async def test_options_set_the_detector_thresholds(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "init"
     shown = {str(key) for key in result["data_schema"].schema}
     extra = {"engine_power", "house_load", "fit_max_speed"}
-    assert shown == {CONF_UPDATE_INTERVAL, *THRESHOLDS, *extra}
+    assert shown == {CONF_WRITE_INTERVAL, *THRESHOLDS, *extra}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_UPDATE_INTERVAL: 10,
+            CONF_WRITE_INTERVAL: 10,
             "start_distance": 300,
             "stop_window": 15,
             "merge_gap": 30,

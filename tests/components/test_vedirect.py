@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.victron_venus.const import (
     CONF_ENTRY_TYPE,
     CONF_SERIAL_PORT,
-    CONF_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
     DOMAIN,
 )
 from tests.components.conftest import ServeCapture, capture
@@ -56,7 +56,7 @@ async def _setup(
             "model": None,
             "labels": list(labels),
         },
-        options={CONF_UPDATE_INTERVAL: interval},
+        options={CONF_WRITE_INTERVAL: interval},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.victron_venus.const import (
     CONF_ENTRY_TYPE,
     CONF_SERIAL_PORT,
-    CONF_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
     DOMAIN,
 )
 from custom_components.victron_venus.sources import vedirect as source_module
@@ -70,7 +70,7 @@ async def test_user_flow_creates_entry_keyed_by_serial(
     assert result["data"][CONF_SERIAL_PORT] == str(device.link)
     assert result["data"]["pid"] == "0xA05F"
     assert "PPV" in result["data"]["labels"]
-    assert result["options"] == {CONF_UPDATE_INTERVAL: 5}
+    assert result["options"] == {CONF_WRITE_INTERVAL: 5}
     await hass.async_block_till_done()
     assert result["result"].state is ConfigEntryState.LOADED
 
@@ -280,21 +280,21 @@ async def test_reconfigure_moves_port_and_rejects_other_device(
     assert entry.state is ConfigEntryState.LOADED
 
 
-async def test_options_flow_sets_update_interval_and_reloads(
+async def test_options_flow_sets_write_interval_and_reloads(
     hass: HomeAssistant, serve_capture: ServeCapture
 ) -> None:
-    """The update interval option is stored and applied by a reload."""
+    """The write interval option is stored and applied by a reload."""
     device, _ = serve_capture("phoenix")
     entry = await _create_entry(hass, device.link)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_UPDATE_INTERVAL: 0}
+        result["flow_id"], {CONF_WRITE_INTERVAL: 0}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_UPDATE_INTERVAL: 0}
+    assert entry.options == {CONF_WRITE_INTERVAL: 0}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator.write_interval == 0
 

@@ -30,7 +30,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.victron_venus.const import (
     CONF_ENTRY_TYPE,
     CONF_SERIAL_PORT,
-    CONF_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
     DOMAIN,
 )
 from custom_components.victron_venus.sources.vedirect import (
@@ -73,7 +73,7 @@ async def _setup(
             "model": model,
             "labels": [],
         },
-        options={CONF_UPDATE_INTERVAL: 0},
+        options={CONF_WRITE_INTERVAL: 0},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

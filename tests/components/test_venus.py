@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.victron_venus.const import CONF_UPDATE_INTERVAL, DOMAIN
+from custom_components.victron_venus.const import CONF_WRITE_INTERVAL, DOMAIN
 from custom_components.victron_venus.sources import venus as venus_source
 from custom_components.victron_venus.transport.mqtt import (
     MqttClient,
@@ -337,7 +337,7 @@ async def test_stale_devices_are_removed_after_a_restart(
     hass.config_entries.async_update_entry(
         entry,
         options={
-            CONF_UPDATE_INTERVAL: 0,
+            CONF_WRITE_INTERVAL: 0,
             "service_types": [t for t in venus_source.SERVICE_TYPES if t != "tank"],
         },
     )
@@ -506,12 +506,12 @@ async def test_diagnostics_redact_secrets_and_list_every_topic(
     assert diagnostics["entry"]["data"]["password"] == "**REDACTED**"
 
 
-async def test_update_interval_limits_writes(
+async def test_write_interval_limits_writes(
     hass: HomeAssistant, fast: None, broker: MosquittoBroker, gx: GxSimulator
 ) -> None:
     """With the default 5 s interval a fast-changing value is written once, then at the end of
     the interval; enum states are written at once."""
-    entry = await setup_entry(hass, broker, options={CONF_UPDATE_INTERVAL: 5})
+    entry = await setup_entry(hass, broker, options={CONF_WRITE_INTERVAL: 5})
     await _live(hass, entry)
     voltage = entity_id(hass, uid("battery/275", "Dc/0/Voltage"))
     writes: list[str] = []

@@ -17,7 +17,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.victron_venus.const import CONF_UPDATE_INTERVAL, DOMAIN
+from custom_components.victron_venus.const import CONF_WRITE_INTERVAL, DOMAIN
 from custom_components.victron_venus.descriptions.venus import SERVICE_TYPES
 from custom_components.victron_venus.transport.mqtt import MqttClient, MqttSettings
 from tests.components.venus_support import (  # fixtures are imported by name
@@ -95,7 +95,7 @@ async def test_user_flow_creates_entry_named_after_the_gx(
         "firmware": "v3.70~9",
     }
     assert result["options"] == {
-        CONF_UPDATE_INTERVAL: 5,
+        CONF_WRITE_INTERVAL: 5,
         "service_types": list(SERVICE_TYPES),
     }
     await hass.async_block_till_done()
@@ -275,16 +275,16 @@ async def test_reconfigure_moves_to_tls_and_refuses_another_gx(
 async def test_options_choose_service_types(
     hass: HomeAssistant, broker: MosquittoBroker, gx: GxSimulator
 ) -> None:
-    """Options: update interval and service types; the entry reloads with them."""
+    """Options: write interval and service types; the entry reloads with them."""
     entry = await setup_entry(hass, broker)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     schema = result["data_schema"].schema  # type: ignore[union-attr]
-    assert {str(key) for key in schema} == {"update_interval", "service_types"}
+    assert {str(key) for key in schema} == {"write_interval", "service_types"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"update_interval": 10, "service_types": ["battery", "gps"]}
+        result["flow_id"], {"write_interval": 10, "service_types": ["battery", "gps"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"update_interval": 10, "service_types": ["battery", "gps"]}
+    assert entry.options == {"write_interval": 10, "service_types": ["battery", "gps"]}
     assert entry.runtime_data.included == {"battery", "gps"}

@@ -19,7 +19,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.victron_venus.const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DOMAIN
+from custom_components.victron_venus.const import CONF_ENTRY_TYPE, CONF_WRITE_INTERVAL, DOMAIN
 from custom_components.victron_venus.sources import venus as venus_source
 from custom_components.victron_venus.transport import mqtt as mqtt_transport
 from tests.fakes.gx_simulator import RECORDING, GxSimulator
@@ -128,13 +128,13 @@ async def setup_entry(
     expect_loaded: bool = True,
     **overrides: Any,
 ) -> MockConfigEntry:
-    """Add and set up a Venus entry (update interval 0: every change written)."""
+    """Add and set up a Venus entry (write interval 0: every change written)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Ekrano GX",
         unique_id=PORTAL,
         data=entry_data(broker, **overrides),
-        options=options if options is not None else {CONF_UPDATE_INTERVAL: 0},
+        options=options if options is not None else {CONF_WRITE_INTERVAL: 0},
     )
     entry.add_to_hass(hass)
     loaded = await hass.config_entries.async_setup(entry.entry_id)

@@ -23,8 +23,8 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import UnitOfEnergy, UnitOfLength, UnitOfSpeed, UnitOfTime
 
+from ..coordinator import DeviceData
 from ..entity import (
-    DeviceData,
     VictronBinarySensorEntityDescription,
     VictronImageEntityDescription,
     VictronSensorEntityDescription,

@@ -17,8 +17,8 @@ from homeassistant.const import (
     UnitOfTime,
 )
 
+from ..coordinator import DeviceData
 from ..entity import (
-    DeviceData,
     VictronBinarySensorEntityDescription,
     VictronSensorEntityDescription,
 )

@@ -39,8 +39,8 @@ from homeassistant.const import (
     UnitOfVolume,
 )
 
+from ..coordinator import DeviceData
 from ..entity import (
-    DeviceData,
     VictronBinarySensorEntityDescription,
     VictronSensorEntityDescription,
     VictronTrackerEntityDescription,

@@ -30,13 +30,13 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from .. import entry_type
 from ..const import (
     CONF_ENTRY_TYPE,
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_WRITE_INTERVAL,
     DOMAIN,
     EntryType,
+    entry_type,
 )
 from ..sources.bank import (
     CONF_CAPACITIES,
@@ -193,7 +193,7 @@ class BankFlowMixin(ConfigFlow):
             return self.async_create_entry(
                 title=bank[CONF_NAME],
                 data=data,
-                options={CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL},
+                options={CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL},
             )
         old: dict[str, float] = bank.get(CONF_CAPACITIES, {})
         fields: dict[Any, Any] = {}

@@ -37,8 +37,8 @@ import probatio
 from ..const import (
     CONF_ENTRY_TYPE,
     CONF_SERIAL_PORT,
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_WRITE_INTERVAL,
     JBD_DEFAULT_POLL_INTERVAL,
     EntryType,
 )
@@ -308,7 +308,7 @@ class JBDFlowMixin(ConfigFlow):
 
 def _default_options(password: str | None) -> dict[str, Any]:
     options: dict[str, Any] = {
-        CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL,
+        CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL,
         CONF_POLL_INTERVAL: JBD_DEFAULT_POLL_INTERVAL,
     }
     if password:

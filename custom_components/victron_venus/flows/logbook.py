@@ -30,7 +30,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util.unit_conversion import PowerConverter, SpeedConverter
 import probatio
 
-from ..const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL, EntryType
+from ..const import CONF_ENTRY_TYPE, CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, EntryType
 from ..trips.feed import number, tracker_position
 from ..trips.settings import (
     CONF_ANCHOR,
@@ -195,7 +195,7 @@ class LogbookFlowMixin(ConfigFlow):
                 return self.async_create_entry(
                     title=user_input[CONF_NAME].strip() or DEFAULT_NAME,
                     data=data,
-                    options={CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL, **default_options()},
+                    options={CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL, **default_options()},
                 )
         return self.async_show_form(
             step_id="logbook", data_schema=logbook_schema(defaults), errors=errors

@@ -25,8 +25,8 @@ import probatio
 from ..const import (
     CONF_ENTRY_TYPE,
     CONF_SERIAL_PORT,
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_UPDATE_INTERVAL,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_WRITE_INTERVAL,
     EntryType,
 )
 from ..sources.errors import ProbeError
@@ -171,7 +171,7 @@ class VEDirectFlowMixin(ConfigFlow):
         return self.async_create_entry(
             title=probe.title,
             data={CONF_ENTRY_TYPE: EntryType.VEDIRECT.value, **probe.entry_data(path)},
-            options={CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL},
+            options={CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL},
         )
 
 

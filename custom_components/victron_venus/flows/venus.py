@@ -38,7 +38,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from ..const import CONF_ENTRY_TYPE, CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL, EntryType
+from ..const import CONF_ENTRY_TYPE, CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, EntryType
 from ..descriptions.venus import SERVICE_TYPE_NAMES, SERVICE_TYPES
 from ..sources.venus import (
     CONF_CA_CERT,
@@ -219,7 +219,7 @@ class VenusFlowMixin(ConfigFlow):
                             DATA_FIRMWARE: probe.firmware,
                         },
                         options={
-                            CONF_UPDATE_INTERVAL: DEFAULT_UPDATE_INTERVAL,
+                            CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL,
                             CONF_SERVICE_TYPES: list(SERVICE_TYPES),
                         },
                     )

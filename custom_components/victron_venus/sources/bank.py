@@ -61,8 +61,8 @@ from ..battery.charge_limits import (
     interpolate,
 )
 from ..const import DOMAIN
+from ..coordinator import DeviceCoordinator, write_interval_of
 from ..descriptions.bank import BINARY_SENSORS, SENSORS
-from ..entity import DeviceCoordinator, update_interval_of
 from .base import Source
 from .registry import battery_registry
 
@@ -140,7 +140,7 @@ class BankSource(Source):
                 model=f"Battery bank, {len(self.member_ids)} in {self.wiring}",
                 name=entry.title,
             ),
-            update_interval=update_interval_of(entry),
+            write_interval=write_interval_of(entry),
         )
         self._members: dict[str, DeviceCoordinator | None] = dict.fromkeys(self.member_ids)
         self._unsubs: dict[str, CALLBACK_TYPE] = {}

@@ -15,17 +15,17 @@ from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from ..const import DOMAIN
-from ..entity import DeviceCoordinator, VictronEntityDescription, async_track_freshness
-
-
-def signal_new_device(entry_id: str) -> str:
-    """Dispatcher signal a source sends with a new `DeviceCoordinator` (dynamic devices)."""
-    return f"{DOMAIN}_{entry_id}_new_device"
+from ..coordinator import DeviceCoordinator, async_track_freshness, signal_new_device
+from ..entity import VictronEntityDescription
 
 
 class Source(ABC):
-    """Base of every source: devices by identifier, start/stop, freshness, diagnostics."""
+    """Base of every source: devices by identifier, start/stop, freshness, diagnostics.
+
+    Implements `coordinator.EntrySource` (what `entry.runtime_data` is). A source marks a device
+    unavailable only through its coordinator (`async_mark_unavailable`), never by setting
+    `last_update_success`.
+    """
 
     #: The platforms this source's entities live on.
     platforms: tuple[Platform, ...] = (Platform.SENSOR,)

@@ -49,8 +49,8 @@ from homeassistant.helpers.storage import Store
 
 from ..battery.energy import EnergyIntegrator
 from ..const import CONF_SERIAL_PORT, DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
+from ..coordinator import DeviceCoordinator, write_interval_of
 from ..descriptions.jbd import BINARY_SENSORS, SENSORS
-from ..entity import DeviceCoordinator, update_interval_of
 from ..protocol import jbd
 from ..transport.ble import (
     SERVICE_UUID,
@@ -373,7 +373,7 @@ class JBDSource(Source):
                 name=entry.title,
                 sw_version=data.get(DATA_SOFTWARE),
             ),
-            update_interval=update_interval_of(entry),
+            write_interval=write_interval_of(entry),
             # three missed polls (plus their timeouts) before the battery is unavailable
             freshness_timeout=max(FRESHNESS_TIMEOUT, 3 * self.poll_interval + 2 * REQUEST_TIMEOUT),
         )

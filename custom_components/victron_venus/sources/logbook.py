@@ -58,8 +58,8 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util, slugify
 
 from ..const import DOMAIN
+from ..coordinator import DeviceCoordinator, write_interval_of
 from ..descriptions.logbook import BINARY_SENSORS, IMAGES, SENSORS
-from ..entity import DeviceCoordinator, update_interval_of
 from ..trips import EVENT_TRIP_ENDED, EVENT_TRIP_STARTED
 from ..trips.detector import (
     NAUTICAL_MILE,
@@ -166,7 +166,7 @@ class LogbookSource(Source):
                 model="Logbook",
                 entry_type=DeviceEntryType.SERVICE,
             ),
-            update_interval=update_interval_of(entry),
+            write_interval=write_interval_of(entry),
         )
         self.trips: list[dict[str, Any]] = []
         self.efficiency: list[dict[str, Any]] = []

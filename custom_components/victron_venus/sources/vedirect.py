@@ -37,8 +37,8 @@ from ..const import (
     VEDIRECT_BAUDRATE,
     VEDIRECT_PROBE_TIMEOUT,
 )
+from ..coordinator import DeviceCoordinator, write_interval_of
 from ..descriptions.vedirect import BINARY_SENSORS, SENSORS
-from ..entity import DeviceCoordinator, update_interval_of
 from ..protocol.vedirect import VEDirectParser, VEDirectRecord
 from ..transport.serial import SerialConnection, SerialPortError, async_open_serial
 from .base import Source
@@ -278,7 +278,7 @@ class VEDirectSource(Source):
                 serial_number=entry.unique_id if "_" not in entry.unique_id else None,
                 sw_version=data.get(DATA_FIRMWARE),
             ),
-            update_interval=update_interval_of(entry),
+            write_interval=write_interval_of(entry),
         )
         # Known labels from the probe: entities exist (unavailable) before the first record.
         self.coordinator.data = dict.fromkeys(data.get(DATA_LABELS, ()))
