@@ -17,7 +17,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
-from ..entity import DeviceCoordinator
+from ..coordinator import DeviceCoordinator
 
 
 class BatteryRegistry:
