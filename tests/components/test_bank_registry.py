@@ -28,7 +28,7 @@ from custom_components.victron_venus.battery import (
     energy,
 )
 from custom_components.victron_venus.const import DOMAIN
-from custom_components.victron_venus.entity import DeviceCoordinator
+from custom_components.victron_venus.coordinator import DeviceCoordinator
 from custom_components.victron_venus.sources import bank as bank_module, jbd as jbd_module
 from custom_components.victron_venus.sources.bank import EVENT_ALERT, SERIES, BankSource
 from custom_components.victron_venus.sources.registry import BatteryRegistry, battery_registry
@@ -57,7 +57,7 @@ def _coordinator(hass: HomeAssistant, entry: MockConfigEntry) -> DeviceCoordinat
         entry,
         identifier=str(entry.unique_id),
         device_info=DeviceInfo(identifiers={(DOMAIN, str(entry.unique_id))}, name=entry.title),
-        update_interval=0,
+        write_interval=0,
     )
 
 
