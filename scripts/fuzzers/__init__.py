@@ -1,0 +1,1 @@
+"""Fuzzers for scripts/fuzz: one module per target (vedirect, jbd, venus, detector)."""
