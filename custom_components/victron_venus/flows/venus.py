@@ -41,21 +41,20 @@ import probatio
 from ..const import CONF_ENTRY_TYPE, CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, EntryType
 from ..descriptions.venus import SERVICE_TYPE_NAMES, SERVICE_TYPES
 from ..sources.venus import (
-    CONF_CA_CERT,
-    CONF_FINGERPRINT,
     CONF_PORTAL_ID,
-    CONF_PROTOCOL,
     CONF_SERVICE_TYPES,
-    CONF_TLS_MODE,
     DATA_FIRMWARE,
     DATA_MODEL,
-    DEFAULT_PORT,
     NotAGx,
     ProbeResult,
     async_probe,
-    settings_from,
 )
 from ..transport.mqtt import (
+    CONF_CA_CERT,
+    CONF_FINGERPRINT,
+    CONF_PROTOCOL,
+    CONF_TLS_MODE,
+    DEFAULT_PORT,
     MqttAuthError,
     MqttClosedError,
     MqttError,
@@ -63,6 +62,7 @@ from ..transport.mqtt import (
     MqttTlsError,
     TlsMode,
     normalize_fingerprint,
+    settings_from,
 )
 
 _LOGGER = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ paho-mqtt 2.1.0 and itself replaces paho's private locks the same way).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,9 +49,10 @@ import hashlib
 import logging
 import socket
 import ssl
-from typing import Any, Final
+from typing import Any, Final, Protocol
 import uuid
 
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
@@ -169,6 +170,30 @@ class MqttSettings:
     client_id: str = ""
     keepalive: int = 30
     connect_timeout: float = 10.0
+
+
+# Keys of a config entry's data (or a config flow's input) that describe a broker connection;
+# host, port, username and password are Home Assistant's CONF_* names.
+CONF_TLS_MODE: Final = "tls_mode"
+CONF_CA_CERT: Final = "ca_cert"
+CONF_FINGERPRINT: Final = "fingerprint"
+CONF_PROTOCOL: Final = "protocol"
+DEFAULT_PORT: Final = 1883
+DEFAULT_TLS_PORT: Final = 8883
+
+
+def settings_from(data: Mapping[str, Any]) -> MqttSettings:
+    """The MQTT settings of a config entry's data (or of a config flow's input)."""
+    return MqttSettings(
+        host=str(data[CONF_HOST]).strip(),
+        port=int(data.get(CONF_PORT, DEFAULT_PORT)),
+        tls=TlsMode(data.get(CONF_TLS_MODE, TlsMode.OFF)),
+        ca_cert=data.get(CONF_CA_CERT) or None,
+        fingerprint=data.get(CONF_FINGERPRINT) or None,
+        username=data.get(CONF_USERNAME) or None,
+        password=data.get(CONF_PASSWORD) or None,
+        protocol=MqttProtocol(data.get(CONF_PROTOCOL, MqttProtocol.V311)),
+    )
 
 
 def build_ssl_context(settings: MqttSettings) -> ssl.SSLContext | None:
@@ -346,8 +371,9 @@ class MqttClient:
     Args:
         settings: see :class:`MqttSettings`.
         subscriptions: topic filters (QoS 0) subscribed after every connect.
-        on_message: ``(topic, payload bytes)`` for every message, on the loop. Must not raise
-            (an exception is logged and counted in ``callback_errors``).
+        on_message: ``(topic, payload bytes)`` for every message, on the loop (it arrived at
+            ``received_at``). Must not raise (an exception is logged and counted in
+            ``callback_errors``).
         on_connection: ``(connected, error)`` when the connection comes up (after the
             subscriptions were sent) or goes down (error is the reason; an
             :class:`MqttAuthError` means the client gave up).
@@ -391,6 +417,8 @@ class MqttClient:
         self.callback_errors = 0
         self.last_error: str | None = None
         self.peer_fingerprint: str | None = None
+        #: Loop time of the latest socket read: when the messages being handled arrived.
+        self.received_at = 0.0
 
     # --- public -----------------------------------------------------------------------------
 
@@ -417,6 +445,22 @@ class MqttClient:
             return False
         self.messages_sent += 1
         return True
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Port, TLS mode, protocol and the counters (no host, no credentials)."""
+        return {
+            "port": self.settings.port,
+            "tls": self.settings.tls.value,
+            "protocol": self.settings.protocol.value,
+            "connected": self.connected,
+            "connects": self.connects,
+            "disconnects": self.disconnects,
+            "messages_received": self.messages_received,
+            "messages_sent": self.messages_sent,
+            "callback_errors": self.callback_errors,
+            "last_error": self.last_error,
+            "peer_fingerprint": self.peer_fingerprint,
+        }
 
     async def async_stop(self) -> None:
         """Stop reconnecting, send DISCONNECT and close the socket. Safe to call twice."""
@@ -627,6 +671,8 @@ class MqttClient:
         client = self._client
         if client is None:
             return
+        assert self._loop is not None
+        self.received_at = self._loop.time()
         for _ in range(MAX_PACKETS_PER_READ):
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return  # paho closed the socket and reported the disconnect
@@ -634,7 +680,6 @@ class MqttClient:
                 sock = client.socket()
                 if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                     return
-        assert self._loop is not None
         self._loop.call_soon(self._on_readable)  # more is buffered: let others run first
 
     def _on_writable(self) -> None:
@@ -653,3 +698,82 @@ class MqttClient:
         if self._misc_timer is not None:
             self._misc_timer.cancel()
             self._misc_timer = None
+
+
+class Probe(Protocol):
+    """A sans-I/O question to a broker that :func:`async_run_probe` asks (for instance
+    ``protocol.venus_probe.GxProbe``: which GX is there)."""
+
+    timeout: float
+    """Seconds to wait for the answer."""
+    nudge_after: float
+    """Seconds after which :meth:`nudge` is published when no answer came."""
+    details_timeout: float
+    """Seconds to wait for the details, once found."""
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """Topic filters to subscribe."""
+        ...
+
+    @property
+    def found(self) -> bool:
+        """True once what the probe looks for arrived."""
+        ...
+
+    @property
+    def complete(self) -> bool:
+        """True once the optional details arrived too."""
+        ...
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        """Take one message."""
+        ...
+
+    def nudge(self) -> list[tuple[str, bytes]]:
+        """Messages that may bring an answer that is late (published once)."""
+        ...
+
+    def detail_requests(self) -> list[tuple[str, bytes]]:
+        """Messages that ask for the details, once found."""
+        ...
+
+
+async def async_run_probe(settings: MqttSettings, probe: Probe) -> bool:
+    """Ask `probe`'s question on the broker of `settings`, then disconnect.
+
+    Connects, subscribes ``probe.subscriptions`` and feeds it every message; when it has not
+    ``found`` its answer after ``probe.nudge_after`` s, publishes ``probe.nudge()``. Once found
+    (within ``probe.timeout`` s), publishes ``probe.detail_requests()`` and waits up to
+    ``probe.details_timeout`` s for ``probe.complete``. Returns whether it was found. Raises
+    MqttConnectError / MqttTlsError / MqttAuthError / MqttProtocolError.
+    """
+    found: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    complete = asyncio.Event()
+
+    def on_message(topic: str, payload: bytes) -> None:
+        probe.receive(topic, payload)
+        if probe.found and not found.done():
+            found.set_result(None)
+        if probe.complete:
+            complete.set()
+
+    client = MqttClient(settings, probe.subscriptions, on_message)
+    try:
+        await client.async_connect()
+        try:
+            async with asyncio.timeout(probe.timeout):
+                done, _ = await asyncio.wait({found}, timeout=probe.nudge_after)
+                for topic, payload in [] if done else probe.nudge():
+                    client.publish(topic, payload)
+                await found
+        except TimeoutError:
+            return False
+        for topic, payload in probe.detail_requests():
+            client.publish(topic, payload)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(probe.details_timeout):
+                await complete.wait()
+    finally:
+        await client.async_stop()
+    return True
