@@ -17,7 +17,10 @@ from tests.shared import REPO
 
 SOURCE_MODULES = [
     f"custom_components.victron_venus.sources.{name}"
-    for name in ("bank", "base", "errors", "jbd", "logbook", "registry", "vedirect", "venus")
+    for name in (
+        *("bank", "base", "ble_battery", "errors", "jbd", "logbook", "registry"),
+        *("vedirect", "venus"),
+    )
 ]
 
 _PROBE = """
@@ -49,6 +52,7 @@ def test_every_source_is_imported_with_the_integration() -> None:
         "vedirect": "VEDirectSource",
         "venus": "VenusSource",
         "jbd": "JBDSource",
+        "ble_battery": "BLEBatterySource",
         "bank": "BankSource",
         "logbook": "LogbookSource",
     }

@@ -26,6 +26,8 @@ from .const import (
     entry_type,
 )
 from .flows import bank as bank_flow, jbd as jbd_flow, logbook as logbook_flow, venus as venus_flow
+from .flows import ble_battery as ble_battery_flow
+from .flows.ble_battery import BLEBatteryFlowMixin
 from .flows.bank import BankFlowMixin
 from .flows.jbd import JBDFlowMixin
 from .flows.logbook import LogbookFlowMixin
@@ -37,6 +39,7 @@ MENU: tuple[EntryType, ...] = (
     EntryType.VEDIRECT,
     EntryType.VENUS,
     EntryType.JBD,
+    EntryType.BLE_BATTERY,
     EntryType.BANK,
     EntryType.LOGBOOK,
 )
@@ -44,6 +47,7 @@ MENU: tuple[EntryType, ...] = (
 #: per entry type: extra option fields beside the write interval
 OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {
     EntryType.JBD: jbd_flow.options_fields,
+    EntryType.BLE_BATTERY: ble_battery_flow.options_fields,
     EntryType.BANK: bank_flow.options_fields,
     EntryType.VENUS: venus_flow.options_fields,
     EntryType.LOGBOOK: logbook_flow.options_fields,
@@ -53,6 +57,7 @@ OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {
 class VictronVenusConfigFlow(
     VEDirectFlowMixin,
     VenusFlowMixin,
+    BLEBatteryFlowMixin,  # before JBD: it routes Bluetooth discovery between the two
     JBDFlowMixin,
     BankFlowMixin,
     LogbookFlowMixin,

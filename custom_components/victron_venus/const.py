@@ -53,6 +53,7 @@ class EntryType(StrEnum):
     VEDIRECT = "vedirect"
     VENUS = "venus"
     JBD = "jbd"
+    BLE_BATTERY = "ble_battery"
     BANK = "bank"
     LOGBOOK = "logbook"
 

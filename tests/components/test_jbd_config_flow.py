@@ -49,7 +49,7 @@ async def _menu(hass: HomeAssistant, step: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     # one menu for every entry type, in the order of config_flow.MENU
-    assert result["menu_options"] == ["vedirect", "venus", "jbd", "bank", "logbook"]
+    assert result["menu_options"] == ["vedirect", "venus", "jbd", "ble_battery", "bank", "logbook"]
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
 
 

@@ -398,12 +398,14 @@ OPTIONS_STRINGS: dict[str, Any] = {
         "password": "Password",
     },
     "data_description": {
-        "poll_interval": "JBD batteries: seconds between two readings of the BMS (2-300). "
+        "poll_interval": "JBD and Bluetooth batteries: seconds between two readings of the BMS "
+        "(2-300). "
         "Energy is integrated at this rate.",
-        "keep_connection": "JBD batteries over Bluetooth: stay connected between readings "
+        "keep_connection": "Batteries over Bluetooth: stay connected between readings "
         "(faster, fewer logins). Turn off when an ESPHome proxy runs out of connection slots: "
         "the battery is then connected only while it is read.",
-        "password": "JBD batteries over Bluetooth: the FF AA login password of newer modules. "
-        "Leave empty for modules that need none.",
+        "password": "Batteries over Bluetooth: the login password (JBD: the FF AA password of "
+        "newer modules; ANT, Dometic, 123SmartBMS: as set in the phone app). Leave empty for a "
+        "BMS that needs none.",
     },
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..const import EntryType
 from .bank import BankSource
 from .base import Source
+from .ble_battery import BLEBatterySource
 from .jbd import JBDSource
 from .logbook import LogbookSource
 from .vedirect import VEDirectSource
@@ -19,6 +20,7 @@ SOURCES: dict[EntryType, type[Source]] = {
     EntryType.VEDIRECT: VEDirectSource,
     EntryType.VENUS: VenusSource,
     EntryType.JBD: JBDSource,
+    EntryType.BLE_BATTERY: BLEBatterySource,
     EntryType.BANK: BankSource,
     EntryType.LOGBOOK: LogbookSource,
 }
