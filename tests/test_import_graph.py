@@ -11,6 +11,8 @@ a dependency). Three named contracts hold:
   (const → protocol → battery → trips → transport → coordinator → entity → descriptions →
   sources → flows/services/diagnostics/platforms → config_flow/__init__); nothing runs back up.
 - **no-cycles**: the graph has no cycle (no strongly connected component of two or more modules).
+- **one-availability-owner**: only coordinator.py sets a coordinator's `last_update_success`
+  (sources call `async_push` / `async_mark_unavailable`).
 """
 
 from __future__ import annotations
@@ -204,6 +206,27 @@ def test_contract_no_cycles() -> None:
         if node not in index:
             visit(node)
     assert cycles == []
+
+
+def test_contract_one_availability_owner() -> None:
+    """Only coordinator.py assigns `last_update_success`; everyone else reads it."""
+    offences = []
+    for module, path in _modules().items():
+        if module == "coordinator":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            else:
+                continue
+            offences.extend(
+                f"{module}:{node.lineno}"
+                for target in targets
+                if isinstance(target, ast.Attribute) and target.attr == "last_update_success"
+            )
+    assert offences == []
 
 
 def test_the_graph_reader_sees_real_edges() -> None:
