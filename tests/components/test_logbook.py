@@ -264,7 +264,7 @@ async def test_restart_in_the_middle_of_a_trip_resumes_it(
     distance_before = before.distance_nm
     # the delayed saves already hold the open trip, before any unload
     saved = hass_storage[store_key(entry.entry_id, "state")]["data"]
-    assert saved["detector"]["trip"]["id"] == ref.id
+    assert saved["detector"]["state"]["_trip"]["id"] == ref.id
     assert hass_storage[store_key(entry.entry_id, "open_track")]["data"]["trip_id"] == ref.id
 
     assert await hass.config_entries.async_unload(entry.entry_id)
