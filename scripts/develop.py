@@ -591,10 +591,30 @@ def plaka_fixes() -> list[tuple[float, dict[str, Any]]]:
                 f"{GPS_SERVICE}/Speed": round(sample.speed or 0.0, 3),
                 f"{GPS_SERVICE}/Course": sample.course,
                 f"{GPS_SERVICE}/Fix": 1,
+                MOTOR_POWER: demo_motor_power(sample.speed or 0.0),
             },
         )
         for sample in samples
     ]
+
+
+# --- the demo boat's propulsion power (the logbook's efficiency curve) ---------------------------
+
+#: the GX's electric propulsion power (systemcalc's MotorDrive delegate, logbook.md §2)
+MOTOR_POWER = "system/0/MotorDrive/Power"
+#: P = a·v³·(1 + (v/v_h)^k) (../shared/reference/logbook.md §4.3, "Simulation model"): a and k
+#: fitted to the measured table A (a = 4.61 W/kn³, k = 8.45), the hull-speed knee for a 31 ft
+#: waterline (v_h = 1.34·√LWL ≈ 7.5 kn), so plaka's 5.7 kn cruise takes about 0.95 kW
+MOTOR_A, MOTOR_K, HULL_SPEED_KN = 4.61, 8.45, 7.5
+#: the entity the GX's MotorDrive/Power becomes (the logbook's power)
+MOTOR_ENTITY = "sensor.ekrano_gx_motor_drive_power"
+KNOT = 1852.0 / 3600.0
+
+
+def demo_motor_power(speed: float) -> float:
+    """The demo's propulsion power in W at a speed in m/s (the motor drives all the way)."""
+    knots = max(speed, 0.0) / KNOT
+    return round(MOTOR_A * knots**3 * (1 + (knots / HULL_SPEED_KN) ** MOTOR_K), 1)
 
 
 async def sail(
@@ -648,6 +668,7 @@ async def add_logbook(client: HomeAssistantClient, check: bool, timeout: float) 
         "position": tracker,
         "speed": speed,
         "power_kind": "propulsion",
+        **({"power": MOTOR_ENTITY} if MOTOR_ENTITY in states else {}),
         "conditions": [e for e in ("sensor.outside_temperature",) if e in states],
         "export": {
             key: entity
@@ -666,6 +687,53 @@ async def add_logbook(client: HomeAssistantClient, check: bool, timeout: float) 
             result["result"]["entry_id"], {"write_interval": 5, "min_trip_duration": 1}
         )
         log(f"options flow Logbook (shortest trip 1 min for the check): {options['type']}")
+
+
+# --- the boat dashboard (dashboards/boat.yaml) ---------------------------------------------------
+
+DASHBOARD_FILE = REPO / "dashboards" / "boat.yaml"
+#: the storage-mode dashboard it becomes: at /boat, in the sidebar
+DASHBOARD = {"url_path": "boat", "title": "Boat", "icon": "mdi:sail-boat"}
+
+
+async def install_dashboard(client: HomeAssistantClient) -> None:
+    """dashboards/boat.yaml as the storage-mode dashboard "Boat" (/boat), over the websocket API
+    as the frontend's dashboard editor does it: `lovelace/dashboards/create` when it is missing,
+    then `lovelace/config/save` with the file's content on every run (a rerun keeps one dashboard,
+    showing the repository's file). RuntimeError when Home Assistant refuses a command."""
+    import yaml  # Home Assistant's own dependency, only needed here
+
+    config = yaml.safe_load(DASHBOARD_FILE.read_text())
+    async with client.session.ws_connect(client.base + "/api/websocket") as ws:
+        await ws.receive_json()  # auth_required
+        await ws.send_json({"type": "auth", "access_token": client.token})
+        if (answer := await ws.receive_json())["type"] != "auth_ok":
+            raise RuntimeError(f"websocket login refused: {answer}")
+        ids = iter(range(1, 100))
+
+        async def call(kind: str, **fields: Any) -> Any:
+            number = next(ids)
+            await ws.send_json({"id": number, "type": kind, **fields})
+            while (message := await ws.receive_json(timeout=60)).get("id") != number:
+                pass
+            if not message.get("success"):
+                raise RuntimeError(f"{kind}: {message.get('error')}")
+            return message.get("result")
+
+        dashboards = await call("lovelace/dashboards/list")
+        exists = any(d.get("url_path") == DASHBOARD["url_path"] for d in dashboards)
+        if not exists:
+            await call(
+                "lovelace/dashboards/create",
+                **DASHBOARD,
+                mode="storage",
+                show_in_sidebar=True,
+                require_admin=False,
+                allow_single_word=True,
+            )
+        await call("lovelace/config/save", url_path=DASHBOARD["url_path"], config=config)
+    done = "updated" if exists else "added"
+    log(f"dashboard Boat {done} from {DASHBOARD_FILE.name}: /{DASHBOARD['url_path']}")
 
 
 def logbook_under_way(rows: list[list[str]]) -> bool:
@@ -792,6 +860,7 @@ async def running(
             await add_logbook(client, demo.check, 120)
             await add_vedirect(client, devices, reused > 0)
             await add_jbd(client, jbd_devices, reused > 0)
+            await install_dashboard(client)
             rows = await wait_live(client, live_timeout, process, need_trip=need_trip)
             yield Live(demo, client, process, log_file, rows, gx, broker, replays, reused)
     finally:

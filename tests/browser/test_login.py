@@ -219,3 +219,12 @@ def test_develop_twice_in_a_fresh_folder_and_past_five_minutes(
     assert runs.second.process is not None
     assert runs.second.process.poll() is None, runs.second.text[-3000:]
     assert "Pending HTTP config was not confirmed" not in runs.second.text
+
+
+# The boat dashboard and the README's screenshots are collected in this module, so that they use
+# its develop instance (CI's `--dist loadfile` would start another one for another file).
+from tests.browser.boat_pages import (  # noqa: E402, F401
+    test_boat_dashboard_is_installed_with_demo_entities,
+    test_boat_dashboard_renders_without_card_errors,
+    test_screenshots_of_the_product,
+)
