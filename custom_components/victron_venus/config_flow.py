@@ -25,10 +25,15 @@ from .const import (
     EntryType,
     entry_type,
 )
-from .flows import bank as bank_flow, jbd as jbd_flow, logbook as logbook_flow, venus as venus_flow
-from .flows import ble_battery as ble_battery_flow
-from .flows.ble_battery import BLEBatteryFlowMixin
+from .flows import (
+    bank as bank_flow,
+    ble_battery as ble_battery_flow,
+    jbd as jbd_flow,
+    logbook as logbook_flow,
+    venus as venus_flow,
+)
 from .flows.bank import BankFlowMixin
+from .flows.ble_battery import BLEBatteryFlowMixin
 from .flows.jbd import JBDFlowMixin
 from .flows.logbook import LogbookFlowMixin
 from .flows.vedirect import VEDirectFlowMixin

@@ -398,11 +398,15 @@ def _battery(hass: HomeAssistant, uid: str, title: str) -> MockConfigEntry:
 
 
 async def test_bank_needs_two_batteries(hass: HomeAssistant) -> None:
-    """With fewer than two JBD batteries the bank step says what to do first."""
-    _battery(hass, "b1", "Front")
+    """One JBD battery alone is no bank (a second may be any battery, issue 13: the form
+    shows, and one member is refused)."""
+    front = _battery(hass, "b1", "Front")
     result = await _menu(hass, "bank")
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "bank_needs_batteries"
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Bank", "members": [front.entry_id], "wiring": "series"}
+    )
+    assert result["errors"] == {"base": "member_count"}
 
 
 async def test_bank_flow_create_and_reconfigure(hass: HomeAssistant) -> None:

@@ -14,7 +14,10 @@ cell holds them, the spread between them, and the largest cell delta inside one 
 A member's values are the battery source's keys in SI units (sources/jbd.py): voltage V, current A
 (negative = discharge), power W, soc %, remaining_capacity and nominal_capacity Ah, cell_count,
 cells (V, cell 1 first), temperatures (°C), charge_fet and discharge_fet (bool), charged_energy and
-discharged_energy kWh.
+discharged_energy kWh. A member that does not know its single cells (a GX battery service, a
+battery given as Home Assistant entities) may give only cell_min and cell_max (V; cell_min_index
+and cell_max_index when known): the cell monitor then uses those two (`member_cells`). Whatever a
+member lacks leaves what needs it unknown; `member_gaps` says what each member lacks.
 """
 
 from __future__ import annotations
@@ -156,11 +159,59 @@ def aggregate(members: Sequence[Member], wiring: str) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class CellExtreme:
     """A cell of the bank: its voltage (V), the battery's index in the bank (0-based) and the
-    cell's number in its battery (1-based)."""
+    cell's number in its battery (1-based; None when the battery reports only its lowest and
+    highest cell voltage, not which cell)."""
 
     voltage: float
     battery: int
-    cell: int
+    cell: int | None
+
+
+def member_cells(data: Mapping[str, Any]) -> tuple[float, int | None, float, int | None] | None:
+    """(lowest V, its cell number, highest V, its cell number) of one member, or None.
+
+    From its `cells` list when it has one (numbers 1-based, ties to the first cell); else from
+    `cell_min` / `cell_max` (and `cell_min_index` / `cell_max_index`, None when absent).
+    """
+    cells: Sequence[float] = data.get("cells") or ()
+    if cells:
+        low, high = min(cells), max(cells)
+        return low, cells.index(low) + 1, high, cells.index(high) + 1
+    low_v, high_v = data.get("cell_min"), data.get("cell_max")
+    if low_v is None or high_v is None:
+        return None
+    return float(low_v), data.get("cell_min_index"), float(high_v), data.get("cell_max_index")
+
+
+#: What a member may lack, in the words `member_gaps` uses, and what is unknown without it.
+GAPS: Final = {
+    "cell voltages": "cell monitor, cell alerts and charge limits",
+    "cell count": "the maximum charge voltage",
+    "temperature": "temperature derating of the charge limits",
+    "capacity": "remaining and nominal capacity",
+    "energy counters": "charged and discharged energy",
+}
+
+
+def member_gaps(data: Mapping[str, Any], capacity: float | None = None) -> list[str]:
+    """What a member's values lack for the bank's features (keys of `GAPS`, in that order).
+
+    `capacity` is the member's capacity override (Ah), which stands in for its own capacity.
+    """
+    gaps: list[str] = []
+    if member_cells(data) is None:
+        gaps.append("cell voltages")
+    if not data.get("cells") and data.get("cell_count") is None:
+        gaps.append("cell count")
+    if not data.get("temperatures"):
+        gaps.append("temperature")
+    if not capacity and (
+        data.get("nominal_capacity") is None or data.get("remaining_capacity") is None
+    ):
+        gaps.append("capacity")
+    if data.get("charged_energy") is None or data.get("discharged_energy") is None:
+        gaps.append("energy counters")
+    return gaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,22 +229,22 @@ class CellMonitor:
 def cell_monitor(members: Sequence[Member]) -> CellMonitor:
     """Cell extremes over every member that has cell voltages (unavailable members are skipped).
 
-    Voltages are rounded to 0.1 mV (4 decimals) where they are differences. Ties go to the first
-    battery and the first cell.
+    A member's cells, or its lowest and highest cell only (`member_cells`). Voltages are rounded
+    to 0.1 mV (4 decimals) where they are differences. Ties go to the first battery and the first
+    cell.
     """
     lowest: CellExtreme | None = None
     highest: CellExtreme | None = None
     largest: tuple[float, int] | None = None
     for index, member in enumerate(members):
-        cells: Sequence[float] = (member.data or {}).get("cells") or ()
-        if not cells:
+        found = member_cells(member.data or {})
+        if found is None:
             continue
-        low = min(cells)
-        high = max(cells)
+        low, low_cell, high, high_cell = found
         if lowest is None or low < lowest.voltage:
-            lowest = CellExtreme(low, index, cells.index(low) + 1)
+            lowest = CellExtreme(low, index, low_cell)
         if highest is None or high > highest.voltage:
-            highest = CellExtreme(high, index, cells.index(high) + 1)
+            highest = CellExtreme(high, index, high_cell)
         delta = round(high - low, 4)
         if largest is None or delta > largest[0]:
             largest = (delta, index)

@@ -16,15 +16,19 @@ defaults in linear mode (LINEAR_LIMITATION_ENABLE = True):
   number of batteries x the lowest battery's limit.
 - While a member is unavailable both currents are 0 A (the GX drivers block on lost
   communication, BLOCK_ON_DISCONNECT).
+- A member that reports only its lowest and highest cell (and its cell count) stands for its
+  string as that many cells: the highest once, the lowest for the rest (`member_string`). The
+  currents' cell factors are then exact; the voltage penalty counts the highest cell's overshoot
+  only (a lower bound).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
-from typing import Final
+from typing import Any, Final
 
-from .bank import SERIES, Member, Thresholds
+from .bank import SERIES, Member, Thresholds, member_cells
 
 type Curve = Sequence[tuple[float, float]]
 
@@ -84,14 +88,33 @@ def string_voltage_limit(cells: Sequence[float], thresholds: Thresholds) -> floa
     return max(thresholds.cell_high * len(cells) - penalty, thresholds.cell_low * len(cells))
 
 
+def member_string(data: Mapping[str, Any]) -> list[float] | None:
+    """The cell voltages (V) a member stands for in the charge limits, or None when unknown.
+
+    Its `cells`; else, with `cell_min`, `cell_max` and `cell_count`, the highest cell once and
+    the lowest for the other cells (see the module docstring).
+    """
+    cells = list(data.get("cells") or ())
+    if cells:
+        return cells
+    found = member_cells(data)
+    count = data.get("cell_count")
+    if found is None or not count:
+        return None
+    low, _low_cell, high, _high_cell = found
+    return [high, *[low] * (int(count) - 1)]
+
+
 def charge_limits(
     members: Sequence[Member], wiring: str, thresholds: Thresholds
 ) -> dict[str, float | None]:
     """max_charge_voltage (V), max_charge_current and max_discharge_current (A) of the bank.
 
-    See the module docstring. Members carry `cells` (V) and `temperatures` (°C). Currents are 0
-    while any member is unavailable (its data None); everything is None while a member has no
-    cell voltages yet, and for an empty bank. Rounded to mV and 10 mA.
+    See the module docstring. Members carry `cells` (V), or `cell_min`, `cell_max` and
+    `cell_count` (`member_string`), and `temperatures` (°C). Currents are 0 while any member is
+    unavailable (its data None); everything is None while a member has no cell voltages (or no
+    cell count besides its lowest and highest cell), and for an empty bank. Rounded to mV and
+    10 mA.
     """
     result: dict[str, float | None] = dict.fromkeys(LIMIT_KEYS)
     if not members:
@@ -104,7 +127,7 @@ def charge_limits(
     discharge: list[float] = []
     for member in members:
         data = member.data or {}
-        cells = list(data.get("cells") or ())
+        cells = member_string(data)
         if not cells:
             return result
         strings.append(cells)

@@ -49,6 +49,8 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     energy("charged_energy", "charged_energy", precision=3),
     energy("discharged_energy", "discharged_energy", precision=3),
     sensor("members_available", "members_available", diagnostic=True),
+    # what each member lacks for the cell monitor, charge limits and totals (sources/bank.py)
+    sensor("lacking", "bank_lacking", diagnostic=True, state_class=None),
 )
 
 BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
@@ -87,6 +89,7 @@ NAMES: dict[str, dict[str, str]] = {
         "charged_energy": "Charged energy",
         "discharged_energy": "Discharged energy",
         "members_available": "Batteries available",
+        "bank_lacking": "Missing battery values",
     },
     "binary_sensor": {
         "charge_mosfet": "Charge MOSFET",

@@ -1,10 +1,15 @@
-"""Battery bank config flow steps: pick 2-4 JBD battery entries, series or parallel, capacities.
+"""Battery bank config flow steps: two or more batteries of any kind, series or parallel.
 
-The bank does no I/O, so "test before configure" is the choice itself: two to four distinct JBD
-battery entries of this integration. A second step takes an optional capacity override (Ah) per
-battery. unique_id = "bank_" + the members' unique ids, sorted, so the same batteries cannot form
-two banks. Options: the alert thresholds and the per-battery current maxima of the charge limits.
-Reconfigure changes the members, the wiring, the name and the capacities.
+Members (sources/bank.py), mixed freely: JBD and Bluetooth battery entries of this integration and
+the battery services of its Venus GX entries, chosen from a list; and batteries Home Assistant
+already has from any integration, given as entities, one step each (voltage, current and state of
+charge required; power, capacities, temperature and lowest/highest cell voltage optional). The
+bank does no I/O, so "test before configure" is the choice itself: at least two distinct members
+(at most `MAX_MEMBERS`), every chosen entity present. A last step takes an optional capacity
+override (Ah) per battery. unique_id = "bank_" + the members' unique ids (a GX service's
+identifier, "entities_" + an entity battery's voltage entity), sorted, so the same batteries cannot
+form two banks. Options: the alert thresholds and the per-battery current maxima of the charge
+limits. Reconfigure changes the members, the wiring, the name and the capacities.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_NAME
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -42,6 +50,7 @@ from ..sources.bank import (
     CONF_CAPACITIES,
     CONF_CELL_HIGH,
     CONF_CELL_LOW,
+    CONF_ENTITY_BATTERIES,
     CONF_IMBALANCE,
     CONF_MAX_CHARGE_CURRENT,
     CONF_MAX_DISCHARGE_CURRENT,
@@ -49,14 +58,26 @@ from ..sources.bank import (
     CONF_SOC_ALARM,
     CONF_SOC_WARNING,
     CONF_WIRING,
+    ENTITIES_PREFIX,
+    ENTITY_KEYS,
+    GX_PATHS,
     PARALLEL,
+    REQUIRED_KEYS,
     SERIES,
+    VENUS_PREFIX,
     Thresholds,
 )
 
 MIN_MEMBERS = 2
-MAX_MEMBERS = 4
+#: no practical bank has more; the capacity step names this many fields
+MAX_MEMBERS = 16
 DEFAULT_NAME = "Battery bank"
+#: bank step field: how many batteries are given as Home Assistant entities
+CONF_ENTITY_COUNT = "entity_batteries"
+#: the battery types of this integration a bank takes by entry
+BATTERY_TYPES = (EntryType.JBD, EntryType.BLE_BATTERY)
+#: a GX battery service's device identifier: "<portal id>_battery_<instance>"
+GX_BATTERY = "_battery_"
 
 #: option key -> (minimum, maximum, step, unit)
 THRESHOLD_FIELDS: dict[str, tuple[float, float, float, str]] = {
@@ -87,32 +108,60 @@ def _capacity_key(index: int) -> str:
     return f"capacity_{index}"
 
 
+def _entity_field(key: str, required: bool, default: str | None) -> dict[Any, Any]:
+    marker: Any = probatio.Required if required else probatio.Optional
+    field = marker(key, description={"suggested_value": default}) if default else marker(key)
+    return {field: EntitySelector(EntitySelectorConfig(domain="sensor"))}
+
+
 class BankFlowMixin(ConfigFlow):
     """The battery bank steps of the integration's config flow."""
 
     _bank: dict[str, Any] | None = None
 
-    def _jbd_entries(self) -> dict[str, ConfigEntry]:
-        """entry id -> entry of every JBD battery of this integration."""
-        return {
-            entry.entry_id: entry
-            for entry in self.hass.config_entries.async_entries(DOMAIN)
-            if entry_type(entry) is EntryType.JBD
-        }
+    def _bank_candidates(self) -> dict[str, tuple[str, str]]:
+        """member reference -> (label, unique part) of every battery a bank can take by choice:
+        JBD and Bluetooth battery entries, and the battery services of Venus GX entries."""
+        found: dict[str, tuple[str, str]] = {}
+        devices = dr.async_get(self.hass)
+        entities = er.async_get(self.hass)
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            kind = entry_type(entry)
+            if kind in BATTERY_TYPES:
+                found[entry.entry_id] = (entry.title, str(entry.unique_id))
+            elif kind is EntryType.VENUS:
+                for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+                    for domain, identifier in device.identifiers:
+                        if domain != DOMAIN or GX_BATTERY not in identifier:
+                            continue
+                        voltage = f"{identifier}_{GX_PATHS['voltage']}"
+                        if entities.async_get_entity_id("sensor", DOMAIN, voltage) is None:
+                            continue
+                        name = device.name_by_user or device.name or identifier
+                        ref = f"{VENUS_PREFIX}{entry.entry_id}:{identifier}"
+                        found[ref] = (f"{entry.title}: {name}", identifier)
+        return found
 
     def _bank_schema(self, defaults: dict[str, Any]) -> probatio.Schema:
-        batteries = self._jbd_entries()
+        batteries = self._bank_candidates()
         return probatio.Schema(
             {
                 probatio.Required(CONF_NAME, default=defaults[CONF_NAME]): TextSelector(),
-                probatio.Required(CONF_MEMBERS, default=defaults[CONF_MEMBERS]): SelectSelector(
+                probatio.Optional(CONF_MEMBERS, default=defaults[CONF_MEMBERS]): SelectSelector(
                     SelectSelectorConfig(
                         options=[
-                            SelectOptionDict(value=entry_id, label=entry.title)
-                            for entry_id, entry in batteries.items()
+                            SelectOptionDict(value=ref, label=label)
+                            for ref, (label, _unique) in batteries.items()
                         ],
                         multiple=True,
                         mode=SelectSelectorMode.LIST,
+                    )
+                ),
+                probatio.Optional(
+                    CONF_ENTITY_COUNT, default=defaults[CONF_ENTITY_COUNT]
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=MAX_MEMBERS, step=1, mode=NumberSelectorMode.BOX
                     )
                 ),
                 probatio.Required(CONF_WIRING, default=defaults[CONF_WIRING]): SelectSelector(
@@ -129,38 +178,108 @@ class BankFlowMixin(ConfigFlow):
 
     def _check_bank(self, user_input: dict[str, Any]) -> str | None:
         """The error key for a bad choice of members, or None."""
-        members = list(dict.fromkeys(user_input[CONF_MEMBERS]))
-        batteries = self._jbd_entries()
-        if not MIN_MEMBERS <= len(members) <= MAX_MEMBERS:
+        members = list(dict.fromkeys(user_input.get(CONF_MEMBERS, [])))
+        count = int(user_input.get(CONF_ENTITY_COUNT) or 0)
+        if not MIN_MEMBERS <= len(members) + count <= MAX_MEMBERS:
             return "member_count"
-        if any(member not in batteries for member in members):
+        if any(member not in self._bank_candidates() for member in members):
             return "unknown_member"
+        old: dict[str, Any] = self._bank or {}
         self._bank = {
             CONF_NAME: user_input[CONF_NAME].strip() or DEFAULT_NAME,
             CONF_MEMBERS: members,
             CONF_WIRING: user_input[CONF_WIRING],
+            CONF_ENTITY_COUNT: count,
+            "entity_specs": [],
+            "old_entity_specs": old.get("old_entity_specs", []),
+            CONF_CAPACITIES: old.get(CONF_CAPACITIES, {}),
         }
         return None
 
-    def _bank_unique_id(self, members: list[str]) -> str:
-        batteries = self._jbd_entries()
-        return "bank_" + "_".join(sorted(str(batteries[m].unique_id) for m in members))
+    def _bank_unique_id(self, members: list[str], entity_specs: list[dict[str, Any]]) -> str:
+        batteries = self._bank_candidates()
+        parts = [batteries[m][1] for m in members]
+        parts += [f"entities_{spec['voltage']}" for spec in entity_specs]
+        return "bank_" + "_".join(sorted(parts))
+
+    async def _async_bank_chosen(self) -> ConfigFlowResult:
+        """Members chosen: the entity batteries next, then the capacities."""
+        assert self._bank is not None
+        if self._bank[CONF_ENTITY_COUNT]:
+            return await self.async_step_bank_entities()
+        return await self._async_bank_identified()
+
+    async def _async_bank_identified(self) -> ConfigFlowResult:
+        """Every member known: the bank's unique id (not twice), then the capacities."""
+        bank = self._bank
+        assert bank is not None
+        unique_id = self._bank_unique_id(bank[CONF_MEMBERS], bank["entity_specs"])
+        await self.async_set_unique_id(unique_id)
+        if (
+            self.source != SOURCE_RECONFIGURE
+            or unique_id != self._get_reconfigure_entry().unique_id
+        ):
+            self._abort_if_unique_id_configured()
+        return await self.async_step_bank_capacity()
 
     async def async_step_bank(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose the batteries and how they are wired."""
-        if len(self._jbd_entries()) < MIN_MEMBERS:
-            return self.async_abort(reason="bank_needs_batteries")
         errors: dict[str, str] = {}
         if user_input is not None:
             if (error := self._check_bank(user_input)) is None:
-                assert self._bank is not None
-                await self.async_set_unique_id(self._bank_unique_id(self._bank[CONF_MEMBERS]))
-                self._abort_if_unique_id_configured()
-                return await self.async_step_bank_capacity()
+                return await self._async_bank_chosen()
             errors["base"] = error
-        defaults = {CONF_NAME: DEFAULT_NAME, CONF_MEMBERS: [], CONF_WIRING: PARALLEL}
+        defaults = {
+            CONF_NAME: DEFAULT_NAME,
+            CONF_MEMBERS: [],
+            CONF_ENTITY_COUNT: 0,
+            CONF_WIRING: PARALLEL,
+        }
         return self.async_show_form(
             step_id="bank", data_schema=self._bank_schema(defaults), errors=errors
+        )
+
+    async def async_step_bank_entities(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One battery Home Assistant already has, given as its entities (one step each)."""
+        bank = self._bank
+        assert bank is not None
+        specs: list[dict[str, Any]] = bank["entity_specs"]
+        index = len(specs) + 1
+        old: list[dict[str, Any]] = bank["old_entity_specs"]
+        default = old[index - 1] if index <= len(old) else {}
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            spec = {k: v for k, v in user_input.items() if v}
+            spec[CONF_NAME] = str(spec.get(CONF_NAME, "")).strip() or f"Battery {index}"
+            taken = {s["voltage"] for s in specs}
+            for key in ENTITY_KEYS:
+                if key in spec and self.hass.states.get(spec[key]) is None:
+                    errors[key] = "entity_not_found"
+            if spec["voltage"] in taken:
+                errors["voltage"] = "entity_taken"
+            if not errors:
+                specs.append(spec)
+                if len(specs) < bank[CONF_ENTITY_COUNT]:
+                    return await self.async_step_bank_entities()
+                return await self._async_bank_identified()
+            default = user_input
+        fields: dict[Any, Any] = {
+            probatio.Optional(
+                CONF_NAME, default=default.get(CONF_NAME) or f"Battery {index}"
+            ): TextSelector()
+        }
+        for key in ENTITY_KEYS:
+            fields.update(_entity_field(key, key in REQUIRED_KEYS, default.get(key)))
+        return self.async_show_form(
+            step_id="bank_entities",
+            data_schema=probatio.Schema(fields),
+            errors=errors,
+            description_placeholders={
+                "index": str(index),
+                "count": str(bank[CONF_ENTITY_COUNT]),
+            },
         )
 
     async def async_step_bank_capacity(
@@ -169,20 +288,26 @@ class BankFlowMixin(ConfigFlow):
         """Optional capacity overrides (Ah), one per battery."""
         bank = self._bank
         assert bank is not None
-        members: list[str] = bank[CONF_MEMBERS]
-        batteries = self._jbd_entries()
+        specs: list[dict[str, Any]] = bank["entity_specs"]
+        refs: list[str] = bank[CONF_MEMBERS] + [
+            f"{ENTITIES_PREFIX}{spec['voltage']}" for spec in specs
+        ]
+        candidates = self._bank_candidates()
+        labels = [candidates[m][0] for m in bank[CONF_MEMBERS]] + [s[CONF_NAME] for s in specs]
         if user_input is not None:
             capacities = {
-                member: float(value)
-                for index, member in enumerate(members, start=1)
+                ref: float(value)
+                for index, ref in enumerate(refs, start=1)
                 if (value := user_input.get(_capacity_key(index)))
             }
-            data = {
+            data: dict[str, Any] = {
                 CONF_ENTRY_TYPE: EntryType.BANK.value,
-                CONF_MEMBERS: members,
+                CONF_MEMBERS: refs,
                 CONF_WIRING: bank[CONF_WIRING],
                 CONF_CAPACITIES: capacities,
             }
+            if specs:
+                data[CONF_ENTITY_BATTERIES] = {spec["voltage"]: dict(spec) for spec in specs}
             if self.source == SOURCE_RECONFIGURE:
                 return self.async_update_reload_and_abort(
                     self._get_reconfigure_entry(),
@@ -198,9 +323,9 @@ class BankFlowMixin(ConfigFlow):
         old: dict[str, float] = bank.get(CONF_CAPACITIES, {})
         fields: dict[Any, Any] = {}
         lines = []
-        for index, member in enumerate(members, start=1):
+        for index, (ref, label) in enumerate(zip(refs, labels, strict=True), start=1):
             key = _capacity_key(index)
-            suggested = old.get(member)
+            suggested = old.get(ref)
             fields[
                 probatio.Optional(key, description={"suggested_value": suggested})
                 if suggested
@@ -211,7 +336,7 @@ class BankFlowMixin(ConfigFlow):
                     unit_of_measurement="Ah",
                 )
             )  # fmt: skip
-            lines.append(f"{index}. {batteries[member].title}")
+            lines.append(f"{index}. {label}")
         return self.async_show_form(
             step_id="bank_capacity",
             data_schema=probatio.Schema(fields),
@@ -221,22 +346,28 @@ class BankFlowMixin(ConfigFlow):
     async def async_step_reconfigure_bank(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the batteries, the wiring or the name; then the capacities."""
+        """Change the batteries, the wiring or the name; then the entity batteries, capacities."""
         entry = self._get_reconfigure_entry()
+        batteries: dict[str, dict[str, Any]] = entry.data.get(CONF_ENTITY_BATTERIES, {})
+        old_specs = [
+            batteries[ref.removeprefix(ENTITIES_PREFIX)]
+            for ref in entry.data[CONF_MEMBERS]
+            if ref.startswith(ENTITIES_PREFIX) and ref.removeprefix(ENTITIES_PREFIX) in batteries
+        ]
         errors: dict[str, str] = {}
         if user_input is not None:
+            self._bank = {
+                "old_entity_specs": old_specs,
+                CONF_CAPACITIES: dict(entry.data.get(CONF_CAPACITIES, {})),
+            }
             if (error := self._check_bank(user_input)) is None:
-                assert self._bank is not None
-                unique_id = self._bank_unique_id(self._bank[CONF_MEMBERS])
-                await self.async_set_unique_id(unique_id)
-                if unique_id != entry.unique_id:
-                    self._abort_if_unique_id_configured()
-                self._bank[CONF_CAPACITIES] = dict(entry.data.get(CONF_CAPACITIES, {}))
-                return await self.async_step_bank_capacity()
+                return await self._async_bank_chosen()
             errors["base"] = error
+        candidates = self._bank_candidates()
         defaults = {
             CONF_NAME: entry.title,
-            CONF_MEMBERS: [m for m in entry.data[CONF_MEMBERS] if m in self._jbd_entries()],
+            CONF_MEMBERS: [m for m in entry.data[CONF_MEMBERS] if m in candidates],
+            CONF_ENTITY_COUNT: len(old_specs),
             CONF_WIRING: entry.data[CONF_WIRING],
         }
         return self.async_show_form(
@@ -244,33 +375,75 @@ class BankFlowMixin(ConfigFlow):
         )
 
 
-BANK_DATA = {"name": "Name", "members": "Batteries", "wiring": "Wiring"}
+BANK_DATA = {
+    "name": "Name",
+    "members": "Batteries",
+    "entity_batteries": "Other batteries (as entities)",
+    "wiring": "Wiring",
+}
 BANK_DATA_DESCRIPTION = {
     "name": "The bank's device name, e.g. House bank.",
-    "members": "Two to four JBD batteries set up in this integration.",
+    "members": "JBD and Bluetooth batteries of this integration, and the battery services of "
+    "your Venus GX.",
+    "entity_batteries": "How many batteries that Home Assistant already has (from any "
+    "integration: Victron BLE, BMS_BLE, ESPHome, ...) to add by their entities, one step each.",
     "wiring": "Series: the batteries' voltages add (e.g. two 12 V batteries for 24 V). "
     "Parallel: their capacities and currents add.",
+}
+ENTITY_DATA = {
+    "name": "Name",
+    "voltage": "Voltage",
+    "current": "Current",
+    "soc": "State of charge",
+    "power": "Power",
+    "remaining_capacity": "Remaining capacity",
+    "nominal_capacity": "Nominal capacity",
+    "temperature": "Temperature",
+    "cell_min": "Lowest cell voltage",
+    "cell_max": "Highest cell voltage",
+}
+ENTITY_DATA_DESCRIPTION = {
+    "name": "The battery's name in the bank's sensors and alerts.",
+    "voltage": "Required: the battery's voltage sensor (V or mV).",
+    "current": "Required: its current sensor (A or mA; negative while discharging).",
+    "soc": "Required: its state of charge sensor (%).",
+    "power": "Optional: its power sensor (W or kW; positive while charging). Without it: "
+    "voltage x current.",
+    "remaining_capacity": "Optional: remaining capacity (Ah). Without both capacities the "
+    "bank's capacities are unknown and its parallel state of charge is the plain average.",
+    "nominal_capacity": "Optional: nominal (installed) capacity (Ah).",
+    "temperature": "Optional: battery temperature (for the charge limits' derating).",
+    "cell_min": "Optional: lowest cell voltage (with the highest: cell monitor and cell alerts).",
+    "cell_max": "Optional: highest cell voltage.",
 }
 
 #: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
 STRINGS: dict[str, Any] = {
-    "menu": {"bank": "Battery bank (2-4 JBD batteries combined)"},
+    "menu": {"bank": "Battery bank (two or more batteries combined)"},
     "step": {
         "bank": {
             "title": "Battery bank",
-            "description": "Combine JBD batteries into one virtual battery, wired as they are.",
+            "description": "Combine batteries into one virtual battery, wired as they are: "
+            "JBD and Bluetooth batteries, your GX's battery services and batteries Home Assistant "
+            "already has, mixed as you like.",
             "data": BANK_DATA,
             "data_description": BANK_DATA_DESCRIPTION,
+        },
+        "bank_entities": {
+            "title": "Other battery {index} of {count}",
+            "description": "A battery Home Assistant already has, given as its sensors.",
+            "data": ENTITY_DATA,
+            "data_description": ENTITY_DATA_DESCRIPTION,
         },
         "bank_capacity": {
             "title": "Battery capacities",
             "description": "Leave a field empty to use the capacity the BMS reports. Give the "
             "real capacity (Ah) of a battery whose BMS is set up wrong or that has aged:\n"
             "{batteries}",
-            "data": {f"capacity_{n}": f"Battery {n} capacity" for n in range(1, 5)},
+            "data": {f"capacity_{n}": f"Battery {n} capacity" for n in range(1, MAX_MEMBERS + 1)},
             "data_description": {
                 f"capacity_{n}": f"Capacity of battery {n} in Ah (empty: the BMS value)."
-                for n in range(1, 5)
+                for n in range(1, MAX_MEMBERS + 1)
             },
         },
         "reconfigure_bank": {
@@ -281,12 +454,10 @@ STRINGS: dict[str, Any] = {
         },
     },
     "error": {
-        "member_count": "Choose two to four batteries.",
+        "member_count": f"Choose at least two batteries (at most {MAX_MEMBERS}).",
         "unknown_member": "One of the chosen batteries no longer exists.",
-    },
-    "abort": {
-        "bank_needs_batteries": "Set up at least two JBD batteries first (JBD battery in the "
-        "menu).",
+        "entity_not_found": "There is no such entity.",
+        "entity_taken": "This voltage sensor is already another battery of this bank.",
     },
 }
 

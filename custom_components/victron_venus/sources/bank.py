@@ -1,10 +1,24 @@
-"""Battery bank source: 2-4 JBD batteries combined the way they are wired. No I/O of its own.
+"""Battery bank source: two or more batteries combined the way they are wired. No I/O of its own.
 
-The bank follows its members through the battery registry (`sources.registry`): each running
-battery registers its coordinator under its entry id, and the bank hears at once when a member
-starts, stops or is reloaded with a new source. It listens to each member's coordinator and
-recomputes on every member update and availability change; once, STARTUP_GRACE seconds after it
-started, it recomputes to count members that never reported as unavailable.
+Members, mixed freely (entry.data `members`, references in the user's order):
+
+* our JBD and Bluetooth batteries: their config entry id. The bank follows them through the
+  battery registry (`sources.registry`): each running battery registers its coordinator under its
+  entry id, and the bank hears at once when a member starts, stops or is reloaded with a new
+  source; it listens to each member's coordinator.
+* a battery service of one of our Venus GX entries: ``venus:<GX entry id>:<service identifier>``.
+  Its values are the service's entities (found in the entity registry by their unique ids,
+  `GX_PATHS`), read from Home Assistant's state machine.
+* "a battery Home Assistant already has", from any integration: ``entities:<key>``, the entities
+  in entry.data `entity_batteries[<key>]` (`ENTITY_KEYS`: voltage, current and state of charge
+  required; power, remaining/nominal capacity, temperature, lowest/highest cell voltage optional),
+  converted to SI units from each state's unit (`state_values`).
+
+Entry ids alone is the format of banks made before the other kinds, so such banks load unchanged.
+The bank recomputes on every member update and availability change (state changes of the
+entities); once, STARTUP_GRACE seconds after it started, it recomputes to count members that never
+reported as unavailable. What each member lacks for the cell monitor, the charge limits and the
+totals is reported in the `lacking` sensor ("Boat: cell count, temperature").
 
 The maths is pure and lives in the `battery` package (re-exported here under its old names):
 
@@ -23,15 +37,25 @@ The maths is pure and lives in the `battery` package (re-exported here under its
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 import logging
+import math
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, Platform
+from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, State, callback
 from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
+from homeassistant.util.unit_conversion import (
+    ElectricCurrentConverter,
+    ElectricPotentialConverter,
+    EnergyConverter,
+    PowerConverter,
+    TemperatureConverter,
+)
 
 from ..battery.alerts import (
     ALERTS,
@@ -50,6 +74,7 @@ from ..battery.bank import (
     Thresholds,
     aggregate,
     cell_monitor,
+    member_gaps,
 )
 from ..battery.charge_limits import (
     CHARGE_CELL_CURVE,
@@ -94,9 +119,155 @@ __all__ = [  # the maths' old home: tests and tools import these names from here
 _LOGGER = logging.getLogger(__name__)
 
 #: entry.data keys
-CONF_MEMBERS = "members"  # member config entry ids, in the user's order
+CONF_MEMBERS = "members"  # member references (entry ids, venus:…, entities:…), the user's order
 CONF_WIRING = "wiring"  # "series" | "parallel"
-CONF_CAPACITIES = "capacities"  # member entry id -> capacity override in Ah
+CONF_CAPACITIES = "capacities"  # member reference -> capacity override in Ah
+CONF_ENTITY_BATTERIES = "entity_batteries"  # key -> {"name": …, value key -> entity id}
+
+#: member reference prefixes (a reference without one is a battery entry's id)
+VENUS_PREFIX: Final = "venus:"
+ENTITIES_PREFIX: Final = "entities:"
+
+#: the value keys a battery given as entities may have, and those it must have
+ENTITY_KEYS: Final = (
+    "voltage", "current", "soc", "power", "remaining_capacity", "nominal_capacity",
+    "temperature", "cell_min", "cell_max",
+)  # fmt: skip
+REQUIRED_KEYS: Final = ("voltage", "current", "soc")
+#: a GX battery service's entities by value key: the D-Bus path its unique id ends with
+#: (descriptions/venus.py BATTERY_SENSORS; unique id = "<service identifier>_<path>")
+GX_PATHS: Final = {
+    "voltage": "Dc/0/Voltage",
+    "current": "Dc/0/Current",
+    "soc": "Soc",
+    "power": "Dc/0/Power",
+    "remaining_capacity": "Capacity",
+    "nominal_capacity": "InstalledCapacity",
+    "temperature": "Dc/0/Temperature",
+    "cell_min": "System/MinCellVoltage",
+    "cell_max": "System/MaxCellVoltage",
+    "charged_energy": "History/ChargedEnergy",
+    "discharged_energy": "History/DischargedEnergy",
+}
+
+#: value key -> (SI unit, converter of a value in another unit to it; None: no other units)
+_AMP_HOURS = {"Ah": 1.0, "mAh": 0.001, "kAh": 1000.0}
+
+
+def _convert(key: str, value: float, unit: str | None) -> float | None:
+    """`value` in `unit` as the SI unit of `key` (None for a unit that does not fit)."""
+    if unit is None:
+        return value
+    converters: dict[str, tuple[Any, str]] = {
+        "voltage": (ElectricPotentialConverter, "V"),
+        "cell_min": (ElectricPotentialConverter, "V"),
+        "cell_max": (ElectricPotentialConverter, "V"),
+        "current": (ElectricCurrentConverter, "A"),
+        "power": (PowerConverter, "W"),
+        "temperature": (TemperatureConverter, "°C"),
+        "charged_energy": (EnergyConverter, "kWh"),
+        "discharged_energy": (EnergyConverter, "kWh"),
+    }
+    if key in converters:
+        converter, target = converters[key]
+        if unit not in converter.VALID_UNITS:
+            return None
+        return float(converter.convert(value, unit, target))
+    if key in ("remaining_capacity", "nominal_capacity"):
+        factor = _AMP_HOURS.get(unit)
+        return None if factor is None else value * factor
+    return value if unit == "%" or key != "soc" else None
+
+
+def state_values(states: Mapping[str, State | None]) -> dict[str, Any] | None:
+    """A member's values (bank keys, SI units) from the states of its entities, by value key.
+
+    None (the member is unavailable) while voltage, current or state of charge has no number.
+    Optional values that are not numbers are left out. Power is voltage x current when no power
+    entity is given; a temperature becomes `temperatures` ([°C]).
+    """
+    values: dict[str, Any] = {}
+    for key, state in states.items():
+        if state is None:
+            continue
+        try:
+            number = float(state.state)
+        except ValueError:
+            continue
+        if not math.isfinite(number):
+            continue
+        converted = _convert(key, number, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+        if converted is not None:
+            values[key] = round(converted, 6)
+    if any(key not in values for key in REQUIRED_KEYS):
+        return None
+    values.setdefault("power", round(values["voltage"] * values["current"], 2))
+    if (temperature := values.pop("temperature", None)) is not None:
+        values["temperatures"] = [temperature]
+    return values
+
+
+class StateBattery:
+    """A member read from Home Assistant's state machine: entity ids by value key.
+
+    `async_start(action)` calls `action()` on every state change of its entities; `data()` is
+    its values now (`state_values`); `seen` tells whether it ever had them.
+    """
+
+    def __init__(self, hass: HomeAssistant, name: str, entities: Mapping[str, str]) -> None:
+        """`entities`: value key -> entity id."""
+        self.hass = hass
+        self.name = name
+        self.entities = dict(entities)
+        self.seen = False
+        self._unsub: CALLBACK_TYPE | None = None
+
+    @callback
+    def async_start(self, action: Callable[[], None]) -> None:
+        """Follow the entities' state changes (again, after `entities` changed)."""
+        self.async_stop()
+
+        @callback
+        def changed(_event: Event[Any]) -> None:
+            action()
+
+        if self.entities:
+            self._unsub = async_track_state_change_event(
+                self.hass, list(self.entities.values()), changed
+            )
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop following."""
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+
+    def data(self) -> dict[str, Any] | None:
+        """The member's values now, or None while a required value is missing."""
+        values = state_values(
+            {key: self.hass.states.get(entity_id) for key, entity_id in self.entities.items()}
+        )
+        self.seen = self.seen or values is not None
+        return values
+
+
+def gx_entities(hass: HomeAssistant, identifier: str) -> dict[str, str]:
+    """The registered entities of a GX battery service by value key (`GX_PATHS`)."""
+    registry = er.async_get(hass)
+    found: dict[str, str] = {}
+    for key, path in GX_PATHS.items():
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{identifier}_{path}")
+        if entity_id is not None:
+            found[key] = entity_id
+    return found
+
+
+def parse_venus_ref(ref: str) -> tuple[str, str]:
+    """(GX entry id, service identifier) of a ``venus:<entry id>:<identifier>`` reference."""
+    entry_id, _sep, identifier = ref.removeprefix(VENUS_PREFIX).partition(":")
+    return entry_id, identifier
+
 
 #: options and their defaults
 CONF_SOC_WARNING = "soc_warning"
@@ -115,7 +286,7 @@ STARTUP_GRACE = 90.0
 
 
 class BankSource(Source):
-    """A virtual battery over 2-4 JBD battery entries (see the module docstring)."""
+    """A virtual battery over two or more batteries of any kind (see the module docstring)."""
 
     platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
 
@@ -142,7 +313,24 @@ class BankSource(Source):
             ),
             write_interval=write_interval_of(entry),
         )
-        self._members: dict[str, DeviceCoordinator | None] = dict.fromkeys(self.member_ids)
+        #: battery entries (JBD, BLE) by entry id: their running coordinators
+        self.entry_ids = [
+            m for m in self.member_ids if not m.startswith((VENUS_PREFIX, ENTITIES_PREFIX))
+        ]
+        self._members: dict[str, DeviceCoordinator | None] = dict.fromkeys(self.entry_ids)
+        #: GX battery services and batteries given as entities: read from the state machine
+        self.state_members: dict[str, StateBattery] = {}
+        batteries: Mapping[str, Any] = entry.data.get(CONF_ENTITY_BATTERIES, {})
+        for ref in self.member_ids:
+            if ref.startswith(ENTITIES_PREFIX):
+                spec = dict(batteries.get(ref.removeprefix(ENTITIES_PREFIX), {}))
+                name = str(spec.pop("name", "") or ref)
+                entities = {k: v for k, v in spec.items() if k in ENTITY_KEYS and v}
+                self.state_members[ref] = StateBattery(hass, name, entities)
+            elif ref.startswith(VENUS_PREFIX):
+                self.state_members[ref] = StateBattery(hass, parse_venus_ref(ref)[1], {})
+        self._unsub_entity_registry: CALLBACK_TYPE | None = None
+        self.lacking: dict[str, list[str]] = {}
         self._unsubs: dict[str, CALLBACK_TYPE] = {}
         self._unsub_registry: CALLBACK_TYPE | None = None
         self._unsub_grace: CALLBACK_TYPE | None = None
@@ -157,18 +345,26 @@ class BankSource(Source):
 
     async def async_start(self) -> None:
         """Check the members still exist (ConfigEntryError), follow them, compute once."""
-        missing = [
-            m for m in self.member_ids if self.hass.config_entries.async_get_entry(m) is None
+        needed = self.entry_ids + [
+            parse_venus_ref(ref)[0] for ref in self.member_ids if ref.startswith(VENUS_PREFIX)
         ]
+        missing = [m for m in needed if self.hass.config_entries.async_get_entry(m) is None]
         if missing:
             raise ConfigEntryError(
                 f"{len(missing)} member batteries of this bank were deleted: reconfigure the bank"
             )
         self.devices[self.coordinator.identifier] = self.coordinator
         registry = battery_registry(self.hass)
-        self._unsub_registry = registry.async_track(self.member_ids, self._async_member_changed)
-        for entry_id in self.member_ids:
+        self._unsub_registry = registry.async_track(self.entry_ids, self._async_member_changed)
+        for entry_id in self.entry_ids:
             self._async_follow(entry_id)
+        self._async_resolve_gx()
+        for member in self.state_members.values():
+            member.async_start(self._async_update)
+        if any(ref.startswith(VENUS_PREFIX) for ref in self.member_ids):
+            self._unsub_entity_registry = self.hass.bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED, self._async_entity_registry_updated
+            )
         self._in_grace = STARTUP_GRACE > 0
         if self._in_grace:
             self._unsub_grace = async_call_later(
@@ -179,11 +375,47 @@ class BankSource(Source):
     async def async_stop(self) -> None:
         """Stop following the members."""
         await super().async_stop()
-        for unsub in (self._unsub_grace, self._unsub_registry, *self._unsubs.values()):
+        for unsub in (
+            self._unsub_grace,
+            self._unsub_registry,
+            self._unsub_entity_registry,
+            *self._unsubs.values(),
+        ):
             if unsub is not None:
                 unsub()
-        self._unsub_grace = self._unsub_registry = None
+        self._unsub_grace = self._unsub_registry = self._unsub_entity_registry = None
         self._unsubs.clear()
+        for member in self.state_members.values():
+            member.async_stop()
+
+    @callback
+    def _async_resolve_gx(self) -> bool:
+        """Find the entities of the GX battery members (and their names); True when changed."""
+        changed = False
+        devices = dr.async_get(self.hass)
+        for ref, member in self.state_members.items():
+            if not ref.startswith(VENUS_PREFIX):
+                continue
+            gx_entry_id, identifier = parse_venus_ref(ref)
+            device = devices.async_get_device_by_identifier((DOMAIN, identifier), gx_entry_id)
+            if device is not None:
+                member.name = device.name_by_user or device.name or identifier
+            entities = gx_entities(self.hass, identifier)
+            if entities != member.entities:
+                member.entities = entities
+                changed = True
+        return changed
+
+    @callback
+    def _async_entity_registry_updated(self, event: Event[Any]) -> None:
+        """A GX battery's entity may have been created: find them again, follow, recompute."""
+        if event.data.get("action") != "create":
+            return
+        if self._async_resolve_gx():
+            for ref, member in self.state_members.items():
+                if ref.startswith(VENUS_PREFIX):
+                    member.async_start(self._async_update)
+            self._async_update()
 
     @callback
     def _async_follow(self, entry_id: str) -> bool:
@@ -220,10 +452,17 @@ class BankSource(Source):
         members: list[Member] = []
         unavailable: list[int] = []
         in_grace = self._in_grace
-        for index, entry_id in enumerate(self.member_ids):
-            entry = self.hass.config_entries.async_get_entry(entry_id)
-            name = entry.title if entry is not None else entry_id
-            coordinator = self._members.get(entry_id)
+        for index, ref in enumerate(self.member_ids):
+            capacity = self.capacities.get(ref)
+            if (state_member := self.state_members.get(ref)) is not None:
+                data = state_member.data()
+                if data is None and not (in_grace and not state_member.seen):
+                    unavailable.append(index)
+                members.append(Member(state_member.name, data, capacity))
+                continue
+            entry = self.hass.config_entries.async_get_entry(ref)
+            name = entry.title if entry is not None else ref
+            coordinator = self._members.get(ref)
             fresh = coordinator is not None and coordinator.last_update_success
             if not fresh and not (in_grace and (coordinator is None or not coordinator.updates)):
                 unavailable.append(index)
@@ -231,7 +470,7 @@ class BankSource(Source):
                 Member(
                     name,
                     dict(coordinator.data) if fresh and coordinator is not None else None,
-                    self.capacities.get(entry_id),
+                    capacity,
                 )
             )
         return members, unavailable
@@ -247,7 +486,16 @@ class BankSource(Source):
         def where(extreme: CellExtreme | None) -> str | None:
             if extreme is None:
                 return None
+            if extreme.cell is None:  # the battery reports its extremes, not which cell
+                return members[extreme.battery].name
             return f"{members[extreme.battery].name}, cell {extreme.cell}"
+
+        for member in members:  # what each available member lacks (kept while unavailable)
+            if member.data is not None:
+                self.lacking[member.name] = member_gaps(member.data, member.capacity)
+        lacking = [
+            f"{m.name}: {', '.join(gaps)}" for m in members if (gaps := self.lacking.get(m.name))
+        ]
 
         values.update(
             lowest_cell_voltage=cells.lowest.voltage if cells.lowest else None,
@@ -262,6 +510,7 @@ class BankSource(Source):
                 else None
             ),
             members_available=len(members) - len([m for m in members if m.data is None]),
+            lacking="; ".join(lacking)[:255] if lacking else "nothing",
         )
         for name, alert in self.tracker.update(values["soc"], cells, unavailable):
             self._fire(name, alert, members)
@@ -303,7 +552,13 @@ class BankSource(Source):
             **super().diagnostics(),
             "wiring": self.wiring,
             "members": [
-                {"available": m.data is not None, "capacity_override": m.capacity} for m in members
+                {
+                    "kind": _kind(ref),
+                    "available": m.data is not None,
+                    "capacity_override": m.capacity,
+                    "lacking": self.lacking.get(m.name, []),
+                }
+                for ref, m in zip(self.member_ids, members, strict=True)
             ],
             "unavailable": unavailable,
             "thresholds": {k: getattr(self.thresholds, k) for k in Thresholds.__dataclass_fields__},
@@ -311,3 +566,12 @@ class BankSource(Source):
             "updates": self.updates,
             "events_fired": self.events_fired,
         }
+
+
+def _kind(ref: str) -> str:
+    """'battery', 'gx' or 'entities': what kind of member a reference is."""
+    if ref.startswith(VENUS_PREFIX):
+        return "gx"
+    if ref.startswith(ENTITIES_PREFIX):
+        return "entities"
+    return "battery"
