@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("trips", ("trips",)),
     ("transport", ("transport",)),
     ("coordinator", ("coordinator",)),
-    ("entity", ("entity",)),
+    ("entity", ("entity", "control")),
     ("descriptions", ("descriptions",)),
     ("sources", ("sources",)),
     (

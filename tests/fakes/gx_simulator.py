@@ -15,8 +15,15 @@ flashmq-dbus-plugin.cpp):
   changes (:meth:`GxSimulator.set_value`, applied writes) are published; after the timeout,
   nothing but reads;
 * ``R/<id>/<type>/<inst>/<path>``: publish that topic, or every leaf below a sub-tree, alive or
-  not; ``W/<id>/<type>/<inst>/<path>`` ``{"value": X}``: set the value (published when alive,
-  as the D-Bus change notification would be);
+  not; ``W/<id>/<type>/<inst>/<path>`` ``{"value": X}``: like dbus-flashmq's SetValue on the
+  D-Bus item: a writable path (:data:`WRITABLE`; a settings item also only within its min and
+  max; a Multi's mode and input current limit only while it reports them adjustable) takes the
+  value, which is published when alive, as the D-Bus change notification would be; any other
+  write is refused and nothing is published (``rejected_writes``). ``ignore_writes = True``
+  drops every write unanswered (a GX that does not confirm: ``ignored_writes``);
+* settings items carry their ``min`` and ``max`` in the payload, as dbus-flashmq publishes
+  them (the recording lost them): :data:`ITEM_LIMITS` gives those of the items a control row
+  writes, modelled on localsettings' definitions;
 * :meth:`GxSimulator.remove_service`: zero-byte payloads on all of a service's topics (sent
   whether alive or not, like ``remove_dbus_service``), and the service is gone from later
   full publishes.
@@ -41,6 +48,7 @@ import contextlib
 import json
 import logging
 from pathlib import Path
+import re
 import signal
 import socket
 import ssl
@@ -57,6 +65,33 @@ from tests.shared import fixture_path
 _LOGGER = logging.getLogger(__name__)
 
 RECORDING = ("venus_mqtt", "dump_c0619ab4e25c_boat_12v_gps_tanks.topics.tsv")
+#: (min, max) published with the value of these items (None: the key is not published); the
+#: Multi's input current limit has a maximum only (mk2-dbus: GetMin is not implemented)
+ITEM_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "settings/0/Settings/CGwacs/BatteryLife/MinimumSocLimit": (0, 100),
+    "settings/0/Settings/CGwacs/AcPowerSetPoint": (-1_000_000, 1_000_000),
+    "settings/0/Settings/CGwacs/MaxDischargePower": (-1, 1_000_000),
+    "settings/0/Settings/SystemSetup/MaxChargeCurrent": (-1, 10_000),
+    "settings/0/Settings/SystemSetup/MaxChargeVoltage": (0, 80),
+    "vebus/274/Ac/In/1/CurrentLimit": (None, 50),
+}
+#: paths that take writes (D-Bus items with SetValue), as regular expressions on the topic suffix
+WRITABLE = re.compile(
+    r"settings/0/Settings/.+"
+    r"|(vebus|multi)/\d+/(Mode|Ac/In/[12]/CurrentLimit|Ac/ActiveIn/CurrentLimit"
+    r"|Hub4/L[123]/AcPowerSetpoint|Hub4/Disable(Charge|FeedIn)|Ess/AcPowerSetpoint)"
+    r"|(inverter|charger|solarcharger|dcdc)/\d+/Mode"
+    r"|system/0/Relay/[01]/State"
+    r"|generator/\d+/(ManualStart|ManualStartTimer|AutoStartEnabled|ServiceCounterReset)"
+    r"|switch/\d+/SwitchableOutput/[^/]+/(State|Dimming)"
+    r"|evcharger/\d+/(Mode|SetCurrent|StartStop)"
+)
+#: a path the device takes writes for only while another of its paths says so (value != 0)
+ADJUSTABLE_FLAGS = {
+    "Mode": "ModeIsAdjustable",
+    "Ac/In/1/CurrentLimit": "Ac/In/1/CurrentLimitIsAdjustable",
+    "Ac/In/2/CurrentLimit": "Ac/In/2/CurrentLimitIsAdjustable",
+}
 SPECIAL_TOPICS = frozenset({"keepalive", "heartbeat", "full_publish_completed"})
 SERIAL_SUFFIX = "system/0/Serial"
 ECHO_KEY = "full-publish-completed-echo"
@@ -166,6 +201,17 @@ class GxSimulator:
         self.reads: list[str] = []
         self.writes: list[tuple[str, Any]] = []
         self.rejected_writes: list[tuple[str, bytes]] = []
+        self.ignored_writes: list[tuple[str, bytes]] = []
+        #: every W/ message as received: (topic suffix, payload bytes)
+        self.raw_writes: list[tuple[str, bytes]] = []
+        #: drop every write unanswered (a GX that does not confirm)
+        self.ignore_writes = False
+        self._limits: dict[str, tuple[float | None, float | None]] = {}
+        for suffix, limits in ITEM_LIMITS.items():
+            if suffix in self._topics:
+                self._limits[suffix] = limits
+                recorded = json.loads(self._topics[suffix])["value"]
+                self._topics[suffix] = self._encode(suffix, recorded)
         self.full_publishes = 0
         self.heartbeats = 0
         self.connects = 0
@@ -387,17 +433,55 @@ class GxSimulator:
                 self._publish(self.topic(key), payload)
 
     def _handle_write(self, suffix: str, payload: bytes) -> None:
+        self.raw_writes.append((suffix, payload))
+        if self.ignore_writes:
+            self.ignored_writes.append((suffix, payload))
+            return
         try:
             data = json.loads(payload)
             value = data["value"]
         except ValueError, TypeError, KeyError:
             self.rejected_writes.append((suffix, payload))
             return
-        if suffix not in self._topics:  # D-Bus SetValue on an unknown item fails
+        if not self.writable(suffix, value):  # D-Bus SetValue fails: nothing is published
             self.rejected_writes.append((suffix, payload))
             return
         self.writes.append((suffix, value))
         self.set_value(suffix, value)
+
+    def writable(self, suffix: str, value: Any) -> bool:
+        """Whether a write of `value` to `suffix` is taken (see the module docstring)."""
+        if suffix not in self._topics or not WRITABLE.fullmatch(suffix):
+            return False
+        low, high = self._limits.get(suffix, (None, None))
+        if type(value) not in (int, float, bool, str):
+            return False
+        if low is not None or high is not None:
+            if type(value) not in (int, float):
+                return False
+            if (low is not None and value < low) or (high is not None and value > high):
+                return False
+        kind, instance, path = suffix.split("/", 2)
+        flag = ADJUSTABLE_FLAGS.get(path)
+        if kind in ("vebus", "multi") and flag is not None:
+            flagged = f"{kind}/{instance}/{flag}"
+            if flagged in self._topics and json.loads(self._topics[flagged])["value"] in (0, None):
+                return False
+        return True
+
+    def _encode(self, suffix: str, value: Any) -> bytes:
+        """``{"value": X}``, with the item's ``min`` / ``max`` when it has them (sorted keys, as
+        nlohmann::json writes them)."""
+        limits = self._limits.get(suffix)
+        if limits is None:
+            return _encode(value)
+        body: dict[str, Any] = {"value": value}
+        body.update(
+            (key, bound)
+            for key, bound in zip(("min", "max"), limits, strict=True)
+            if bound is not None
+        )
+        return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
     def _publish(self, topic: str, payload: bytes) -> None:
         if self._client is not None:
@@ -419,8 +503,9 @@ class GxSimulator:
         self.full_publishes += 1
 
     def set_value(self, suffix: str, value: Any) -> None:
-        """Change (or add) ``N/<id>/<suffix>`` to ``{"value": value}``; published when alive."""
-        self.set_payload(suffix, _encode(value))
+        """Change (or add) ``N/<id>/<suffix>`` to ``{"value": value}`` (with the item's min and
+        max, if it has them); published when alive."""
+        self.set_payload(suffix, self._encode(suffix, value))
 
     def set_payload(self, suffix: str, payload: bytes) -> None:
         """Like set_value with a raw payload (e.g. float32 artefacts or settings min/max)."""

@@ -25,6 +25,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResu
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -49,6 +50,7 @@ from ..sources.venus import (
     ProbeResult,
     async_probe,
 )
+from ..sources.venus_control import CONF_CONTROL
 from ..transport.mqtt import (
     CONF_CA_CERT,
     CONF_FINGERPRINT,
@@ -309,9 +311,13 @@ class VenusFlowMixin(ConfigFlow):
 
 @callback
 def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
-    """The Venus options beside the update interval: which service types become devices."""
+    """The Venus options beside the update interval: which service types become devices, and
+    Control (off by default: whether Home Assistant may change settings of the GX)."""
     current = entry.options.get(CONF_SERVICE_TYPES, list(SERVICE_TYPES))
     return {
+        probatio.Required(
+            CONF_CONTROL, default=bool(entry.options.get(CONF_CONTROL, False))
+        ): BooleanSelector(),
         probatio.Required(CONF_SERVICE_TYPES, default=list(current)): SelectSelector(
             SelectSelectorConfig(
                 options=[

@@ -618,6 +618,22 @@ _COMPLETED: Final = MessageKind.FULL_PUBLISH_COMPLETED
 _KEEPALIVE: Final = MessageKind.KEEPALIVE
 
 
+def _confirms(write: PendingWrite, value: JsonValue) -> bool:
+    """Whether the GX reporting `value` confirms `write`: the written value (numbers within
+    1 ppm, so that a float32 echo confirms a double), or one of its ``accept`` values."""
+    wanted = write.value
+    number = (int, float)
+    if type(value) in number and type(wanted) in number:
+        if abs(value - wanted) <= 1e-6 * max(abs(value), abs(wanted)):
+            return True
+    elif value == wanted:
+        return True
+    try:
+        return value in write.accept
+    except TypeError:  # an unhashable report (a list) accepts nothing
+        return False
+
+
 _CHANGED: Final[tuple[DataChanged]] = (DATA_CHANGED,)
 _NO_EVENTS: Final[tuple[()]] = ()
 
@@ -667,6 +683,7 @@ class VenusSession[C]:
 
     __slots__ = (
         "_all_devices",
+        "_answered",
         "_clock",
         "_devices",
         "_devices_due",
@@ -739,6 +756,7 @@ class VenusSession[C]:
         #: Whether the latest completed full publish carried our echo (removals happened).
         self.complete_publish = False
         self._pending: dict[tuple[str, int | str, str], list[PendingWrite]] = {}
+        self._answered: dict[int, bool] = {}  # id(pending write) -> the GX published another value
         self._outbox: list[Outgoing] = []
         self._events: list[Event[C]] = []
         self._keepalive_topic = keepalive_topic(portal_id)
@@ -825,6 +843,8 @@ class VenusSession[C]:
                     return self._limit(LIMIT_DATA)
                 if known is None:
                     appeared = ServiceAppeared(service)
+            if message.max_value is not None or message.min_value is not None:
+                service.limits[path] = (message.min_value, message.max_value)  # a settings item
             if self._echo is not None:  # a full publish is on its way: note what it has
                 service.fresh.add(path)
                 service.seen = self._epoch
@@ -897,9 +917,14 @@ class VenusSession[C]:
     def _confirm(self, message: VenusMessage, events: list[Event[C]]) -> None:
         key = (message.service_type, message.instance, message.path)
         writes = self._pending.get(key, [])
-        for write in [write for write in writes if write.value == message.value]:
-            writes.remove(write)
-            events.append(WriteConfirmed(write))
+        value = message.value
+        for write in list(writes):
+            if _confirms(write, value):
+                writes.remove(write)
+                self._answered.pop(id(write), None)
+                events.append(WriteConfirmed(write))
+            else:  # the GX answered with another value: refused or changed (kept till timeout)
+                self._answered[id(write)] = True
         if not writes:
             self._pending.pop(key, None)
             self._watch()
@@ -1039,11 +1064,20 @@ class VenusSession[C]:
 
     # --- out --------------------------------------------------------------------------------------
 
-    def write(self, path: str, value: JsonValue, now: float | None = None) -> Outgoing:
+    def write(
+        self,
+        path: str,
+        value: JsonValue,
+        now: float | None = None,
+        *,
+        accept: frozenset[JsonValue] = frozenset(),
+    ) -> Outgoing:
         """The message that sets `path` (``"<service type>/<instance>/<D-Bus path>"``, e.g.
         ``"settings/0/Settings/CGwacs/AcPowerSetPoint"``) to `value`, §3.5; it waits for
         confirmation from `now` (default: the latest time the session was given) for
-        ``write_timeout`` s.
+        ``write_timeout`` s. The GX publishing `value` (numbers within 1 ppm: a float32 echo) or
+        one of `accept` on that path confirms it (:class:`WriteConfirmed`); nothing does within
+        the timeout: :class:`WriteTimedOut` (``answered`` when the GX published another value).
 
         Returns ``("W/<id>/<type>/<inst>/<path>", b'{"value":X}')``. Raises ValueError for a
         path without three parts, or a value that is not finite JSON (NaN, infinities).
@@ -1060,7 +1094,7 @@ class VenusSession[C]:
         topic = write_topic(self.portal_id, service_type, instance, dbus_path)
         key = (service_type, instance, dbus_path)
         start = max(self._clock, self.last_message) if now is None else now
-        write = PendingWrite(key, value, topic, payload, start + self.write_timeout)
+        write = PendingWrite(key, value, topic, payload, start + self.write_timeout, accept)
         self._pending.setdefault(key, []).append(write)
         self._watching = True
         return topic, payload
@@ -1079,7 +1113,8 @@ class VenusSession[C]:
             reported = service.data.get(key[2]) if service is not None else None
             for write in expired:
                 writes.remove(write)
-                self._events.append(WriteTimedOut(write, reported))
+                answered = self._answered.pop(id(write), False)
+                self._events.append(WriteTimedOut(write, reported, answered))
             if not writes:
                 del self._pending[key]
         self._watch()

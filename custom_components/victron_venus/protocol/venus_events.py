@@ -128,7 +128,8 @@ class PendingWrite:
     """A write sent to the GX, waiting for its ``N/`` topic to report ``value``.
 
     ``key`` is (service type, instance, D-Bus path); ``deadline`` the time (the session's clock)
-    after which it times out.
+    after which it times out; ``accept``: other values whose report confirms it too (a select
+    whose one option stands for several device states, e.g. the ESS mode), empty for most.
     """
 
     key: tuple[str, int | str, str]
@@ -136,6 +137,7 @@ class PendingWrite:
     topic: str
     payload: bytes
     deadline: float
+    accept: frozenset[JsonValue] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +150,12 @@ class WriteConfirmed:
 @dataclass(frozen=True, slots=True)
 class WriteTimedOut:
     """No confirmation before the deadline; ``reported`` is the path's value as the GX last
-    published it (None when unknown)."""
+    published it (None when unknown). ``answered``: the GX published the path after the write,
+    with another value (it refused or changed the value) - False when it said nothing."""
 
     write: PendingWrite
     reported: JsonValue
+    answered: bool = False
 
 
 type Event[C] = (

@@ -122,6 +122,7 @@ class Service[C]:
         "instance",
         "key",
         "large",
+        "limits",
         "nulls",
         "removed",
         "seen",
@@ -137,6 +138,8 @@ class Service[C]:
         self.data: dict[str, Any] = {}  # path -> value; paths that ever had a value
         self.nulls: dict[str, None] = {}  # paths that were only ever null (never in data)
         self.large: dict[str, int] = {}  # path -> accounted bytes of its largest payload
+        #: path -> (min, max) the GX published with the value (settings items: {"min", "max"})
+        self.limits: dict[str, tuple[Any, Any]] = {}
         self.fresh: set[str] = set()  # paths seen since our last full-publish request
         self.coordinator: C | None = None
         self.dirty = False  # changed since the owner last took the changed services
@@ -226,6 +229,7 @@ class ServiceStore[C]:
     def forget_path(self, service: Service[C], path: str) -> bool:
         """Remove one topic of a service and give back its bytes; True if it had a value."""
         service.fresh.discard(path)
+        service.limits.pop(path, None)
         had_value = service.data.pop(path, _MISSING) is not _MISSING
         if had_value or service.nulls.pop(path, _MISSING) is not _MISSING:
             self.stored_bytes -= PATH_BYTES + len(path) + service.large.pop(path, 0)

@@ -27,9 +27,11 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_time_interval
 
 from ..const import DOMAIN, MANUFACTURER
+from ..control import VictronControlEntityDescription, VictronNumberEntityDescription
 from ..coordinator import DeviceCoordinator, write_interval_of
 from ..descriptions import venus as rows
 from ..descriptions.venus import SERVICE_TYPES
+from ..descriptions.venus_controls import CONTROL_SERVICE_TYPES
 from ..entity import VictronEntityDescription
 from ..protocol import venus as protocol, venus_services as gx
 from ..protocol.venus_probe import GxProbe, NotAGx, ProbeResult
@@ -42,6 +44,7 @@ from ..transport.mqtt import (
     settings_from,
 )
 from .base import Source
+from .venus_control import CONF_CONTROL, CONTROL_PLATFORMS, VenusControl  # noqa: F401 (CONF_CONTROL: re-exported)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ KEEPALIVE_INTERVAL = protocol.KEEPALIVE_INTERVAL
 FULL_PUBLISH_RETRY = protocol.FULL_PUBLISH_RETRY
 GX_TIMEOUT = protocol.GX_TIMEOUT
 SETTLE = protocol.SETTLE
+WRITE_TIMEOUT = protocol.WRITE_TIMEOUT
 MAX_DEVICES = gx.MAX_DEVICES
 MAX_STORED_BYTES = gx.MAX_STORED_BYTES
 PATH_BYTES = gx.PATH_BYTES
@@ -88,7 +92,11 @@ async def async_probe(
 class VenusSource(Source):
     """One GX: its MQTT connection, its session, one coordinator per device service."""
 
-    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR, Platform.DEVICE_TRACKER)
+    platforms: tuple[Platform, ...] = (
+        Platform.SENSOR,
+        Platform.BINARY_SENSOR,
+        Platform.DEVICE_TRACKER,
+    )
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """Prepare the source of `entry`; nothing connects before `async_start`."""
@@ -96,6 +104,12 @@ class VenusSource(Source):
         assert entry.unique_id is not None
         self.portal_id: str = entry.unique_id
         self.included = gx.included(entry.options.get(CONF_SERVICE_TYPES), SERVICE_TYPES)
+        #: writes (control.ControlSource); with the Control option on, switch and EV charger
+        #: services become devices too and the control platforms are set up
+        self.control = VenusControl(self)
+        if self.control.enabled:
+            self.included |= CONTROL_SERVICE_TYPES
+            self.platforms = (*self.platforms, *CONTROL_PLATFORMS)
         filters = [protocol.notification_filter(self.portal_id)]
         self.client = MqttClient(
             settings_from(entry.data), filters, self._on_message, self._on_connection, entry.title
@@ -109,6 +123,7 @@ class VenusSource(Source):
             full_publish_retry=FULL_PUBLISH_RETRY,
             gx_timeout=GX_TIMEOUT,
             settle=SETTLE,
+            write_timeout=WRITE_TIMEOUT,
             max_devices=MAX_DEVICES,
             max_stored_bytes=MAX_STORED_BYTES,
         )
@@ -136,8 +151,34 @@ class VenusSource(Source):
     def descriptions(
         self, coordinator: DeviceCoordinator, platform: Platform
     ) -> Sequence[VictronEntityDescription]:
-        """The rows of the coordinator's service type on `platform`."""
-        return _TABLES.get(platform, {}).get(self._types.get(coordinator.identifier, ""), ())
+        """The rows of the coordinator's service type on `platform` (control rows: see
+        `VenusControl.descriptions`)."""
+        service_type = self._types.get(coordinator.identifier)
+        if platform in CONTROL_PLATFORMS:
+            return self.control.descriptions(coordinator, platform, service_type)
+        return _TABLES.get(platform, {}).get(service_type or "", ())
+
+    async def async_write(
+        self,
+        coordinator: DeviceCoordinator,
+        row: VictronControlEntityDescription,
+        value: Any,
+        *,
+        entity_id: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        """Write `value` for `row` of `coordinator`'s device, confirmed by the GX (see
+        `VenusControl.async_write`; control.ControlSource)."""
+        await self.control.async_write(
+            coordinator, row, value, entity_id=entity_id, old=old, new=new
+        )
+
+    def control_limits(
+        self, coordinator: DeviceCoordinator, row: VictronNumberEntityDescription
+    ) -> tuple[Any, Any]:
+        """(min, max) the GX published with the row's value (control.ControlSource)."""
+        return self.control.control_limits(coordinator, row)
 
     async def async_start(self) -> None:
         """Register the GX device, connect (ConfigEntryAuthFailed on bad credentials,
@@ -226,7 +267,10 @@ class VenusSource(Source):
                     self._remove_device(service, reason)
                 case protocol.FullPublishCompleted() if self._announce_handle is None:
                     self._announce_next()
+                case protocol.WriteConfirmed() | protocol.WriteTimedOut():
+                    self.control.written(event)
                 case protocol.GxLost(reason, first):
+                    self.control.connection_lost()
                     if first:
                         _LOGGER.warning("%s: %s; its entities are unavailable", title, reason)
                     for coordinator in list(self.devices.values()):
@@ -243,10 +287,18 @@ class VenusSource(Source):
         self._publish(self.session.data_to_send())
 
     @callback
+    def flush_now(self) -> None:
+        """Push what changed now instead of at the next loop turn."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
+
+    @callback
     def _flush(self) -> None:
         """Push every service that changed since the last flush (once per burst of messages)."""
         self._flush_handle = None
-        for service in self.session.take_changed():
+        changed = self.session.take_changed()
+        for service in changed:
             coordinator = service.coordinator
             if coordinator is None or service.removed:
                 continue
@@ -258,6 +310,8 @@ class VenusSource(Source):
                 self.push_errors += 1
                 if self.push_errors == 1:
                     _LOGGER.exception("Error updating %s", coordinator.name)
+        if self.control.enabled:
+            self.control.services_changed(changed)
 
     @callback
     def _limit_reached(self, limit: str) -> None:
@@ -392,7 +446,12 @@ class VenusSource(Source):
             }
             for identifier, coordinator in self.devices.items()
         }
-        return {"connection": self.client.diagnostics(), **found, "devices": devices}
+        return {
+            "connection": self.client.diagnostics(),
+            **found,
+            "devices": devices,
+            "control": self.control.diagnostics(),
+        }
 
 
 __all__ = ["NotAGx", "ProbeResult", "VenusSource", "async_probe", "settings_from"]
