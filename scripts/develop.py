@@ -17,6 +17,11 @@
   that answer each request with the frames of the two btsnoop captures in ../shared/fixtures/jbd
   (tests/fakes/jbd_bms.py); both are added through the JBD battery config flow, then combined
   into a battery bank (series) through the bank config flow.
+- A Bluetooth battery of another brand (issue 13): a fake Bluetooth proxy inside Home Assistant
+  (tests/fakes/ble_sim_component, linked into the config as a development-only integration) hears
+  a JK BMS that answers with aiobmsble's own test frames; it is added through the Bluetooth
+  battery flow. A second bank ("Boat bank", parallel) combines the fore JBD battery with the GX's
+  House battery service, through the bank flow.
 - A Venus GX is simulated: mosquitto (an in-process amqtt broker where mosquitto is not installed)
   on a loopback port (the previous run's port when it is free, else any free one), with the
   password demo/victron when mosquitto runs it, and the GX simulator
@@ -531,6 +536,85 @@ async def add_jbd(client: HomeAssistantClient, devices: list[PtyDevice], rerun: 
     log(f"config flow bank: {result['type']} ({result.get('title') or result.get('reason')})")
 
 
+# --- issue 13: a Bluetooth battery of another brand, and a bank of a JBD battery and the GX ------
+#: the Bluetooth battery simulated inside Home Assistant by tests/fakes/ble_sim_component (a fake
+#: Bluetooth proxy that hears a JK BMS answering with aiobmsble's own test frames)
+BLE_SIM_DOMAIN = "victron_venus_ble_sim"
+BLE_BATTERY_ADDRESS = "C8:47:80:14:88:B7"
+BLE_BATTERY_NAME = "JK_B2A8S20P"
+#: the second bank: the fore JBD battery and the GX's House battery service, in parallel
+MIXED_BANK_NAME = "Boat bank"
+MIXED_BANK_MEMBERS = ("JBD battery fore", ": House")  # a battery entry's title, a GX label's end
+#: devices of this block (the Bluetooth battery: every entity must have a value before --check
+#: passes; the mixed bank: those below; the rest stays unknown while the GX service lacks it, and
+#: its "Missing battery values" sensor says what)
+BLE_DEVICES = (BLE_BATTERY_NAME, MIXED_BANK_NAME)
+MIXED_BANK_LIVE = (
+    "_battery_voltage", "_battery_current", "_battery_power", "_state_of_charge",
+    "_lowest_cell_voltage", "_highest_cell", "_missing_battery_values",
+)  # fmt: skip
+
+
+def write_ble_sim(demo: Demo) -> None:
+    """Link the simulated Bluetooth proxy into the config and name it in configuration.yaml."""
+    link = demo.config_dir / "custom_components" / BLE_SIM_DOMAIN
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(REPO / "tests" / "fakes" / "ble_sim_component")
+    config = demo.config_dir / "configuration.yaml"
+    text = config.read_text()
+    if f"\n{BLE_SIM_DOMAIN}:" not in text:
+        config.write_text(f"{text}{BLE_SIM_DOMAIN}:\n")
+
+
+async def add_ble_battery(client: HomeAssistantClient) -> None:
+    """The simulated JK battery through the Bluetooth battery flow (user step: pick it)."""
+    entries = await client.entries()
+    if any(entry["title"] == BLE_BATTERY_NAME for entry in entries):
+        log(f"config flow Bluetooth battery: skipped ({BLE_BATTERY_NAME!r} is configured already)")
+        return
+    result = await client.config_flow(
+        [{"next_step_id": "ble_battery"}, {"address": BLE_BATTERY_ADDRESS}]
+    )
+    log(f"config flow Bluetooth battery {BLE_BATTERY_ADDRESS}: {outcome(result, False)}")
+
+
+async def add_mixed_bank(client: HomeAssistantClient, timeout: float = 120) -> None:
+    """The second bank: the fore JBD battery and the GX's House battery service, in parallel.
+
+    The members are picked from the bank form's own list (the GX service is listed once its
+    voltage entity exists, so this waits for it, up to `timeout` s).
+    """
+    if any(entry["title"] == MIXED_BANK_NAME for entry in await client.entries()):
+        log(f"config flow bank: skipped ({MIXED_BANK_NAME!r} is configured already)")
+        return
+    flows = "/api/config/config_entries/flow"
+    request = client._json  # the client's one request helper
+    deadline = time.monotonic() + timeout
+    while True:
+        flow = await request("POST", flows, json={"handler": DOMAIN})
+        form = await request("POST", f"{flows}/{flow['flow_id']}", json={"next_step_id": "bank"})
+        field = next(f for f in form["data_schema"] if f["name"] == "members")
+        options = field["selector"]["select"]["options"]
+        chosen = [
+            next((o["value"] for o in options if o["label"].endswith(end)), None)
+            for end in MIXED_BANK_MEMBERS
+        ]
+        if all(chosen):
+            break
+        await request("DELETE", f"{flows}/{flow['flow_id']}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the bank form never listed {MIXED_BANK_MEMBERS}: {options}")
+        await asyncio.sleep(2)
+    answer = {"name": MIXED_BANK_NAME, "members": chosen, "wiring": "parallel"}
+    result = await request("POST", f"{flows}/{flow['flow_id']}", json=answer)
+    result = await request("POST", f"{flows}/{result['flow_id']}", json={})
+    log(f"config flow bank {MIXED_BANK_NAME!r}: {outcome(result, False)}")
+
+
+# --- end of issue 13's block ---------------------------------------------------------------------
+
+
 def port_is_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:`port` and it can be bound."""
     with socket.socket() as sock:
@@ -778,7 +862,15 @@ async def wait_live(
         devices = {row[0] for row in rows}
         dead = [row for row in rows if row[2] == "unavailable"]
         dead += [row for row in rows if row[0] in JBD_DEVICES and row[2] == "unknown"]
+        dead += [row for row in rows if row[0] == BLE_BATTERY_NAME and row[2] == "unknown"]
+        dead += [
+            row
+            for row in rows
+            if row[0] == MIXED_BANK_NAME and row[1].endswith(MIXED_BANK_LIVE)
+            and row[2] == "unknown"
+        ]  # fmt: skip
         expected = len(VEDIRECT_CAPTURES) + len(JBD_DEVICES) + len(GX_DEVICES) + 1
+        expected += len(BLE_DEVICES)  # issue 13
         if (
             len(devices) >= expected
             and set(GX_DEVICES) <= devices
@@ -817,6 +909,7 @@ async def running(
     Home Assistant exits or refuses the login.
     """
     write_config(demo)
+    write_ble_sim(demo)  # issue 13
     tty = demo.root / "tty"
     devices, replays = start_vedirect(tty, 1.0 / demo.speed)
     jbd_devices, jbd_servers = start_jbd(tty)
@@ -860,6 +953,8 @@ async def running(
             await add_logbook(client, demo.check, 120)
             await add_vedirect(client, devices, reused > 0)
             await add_jbd(client, jbd_devices, reused > 0)
+            await add_ble_battery(client)  # issue 13
+            await add_mixed_bank(client)  # issue 13
             await install_dashboard(client)
             rows = await wait_live(client, live_timeout, process, need_trip=need_trip)
             yield Live(demo, client, process, log_file, rows, gx, broker, replays, reused)

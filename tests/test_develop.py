@@ -67,6 +67,23 @@ def test_develop_check_prints_live_entities_from_the_captures() -> None:
     assert rows["sensor.house_bank_cell_count"][0] == "8"
     assert re.search(r"sensor\.house_bank_highest_cell +JBD battery aft, cell 3 *\n", out)
     assert rows["binary_sensor.house_bank_cell_voltage_above_limit"][0] == "on"
+    # issue 13: a Bluetooth battery of another brand (a JK BMS answering with aiobmsble's own
+    # frames, heard through a fake Bluetooth proxy), every cell its own entity, kWh counters; and
+    # a mixed bank of the fore JBD battery and the GX's House battery service
+    assert "\nJK_B2A8S20P\n" in out
+    cells = [rows[f"sensor.jk_b2a8s20p_cell_{n}_voltage"] for n in range(1, 9)]
+    assert [value for value, _unit in cells] == [
+        "3.315", "3.315", "3.315", "3.312", "3.313", "3.312", "3.313", "3.313",
+    ]  # fmt: skip
+    assert "sensor.jk_b2a8s20p_cell_9_voltage" not in rows  # 8S
+    assert rows["sensor.jk_b2a8s20p_battery_voltage"] == ("26.509", "V")
+    assert rows["sensor.jk_b2a8s20p_charged_energy"][1] == "kWh"
+    assert rows["sensor.jk_b2a8s20p_discharged_energy"][1] == "kWh"
+    assert "\nBoat bank\n" in out
+    assert rows["sensor.boat_bank_batteries_available"][0] == "2"
+    assert rows["sensor.boat_bank_battery_current"][1] == "A"
+    assert re.search(r"sensor\.boat_bank_lowest_cell +JBD battery fore, cell 4 *\n", out)
+    assert re.search(r"sensor\.boat_bank_missing_battery_values +House: cell voltages", out)
     # the simulated Venus GX (the boat recording over mosquitto, set up through the GX flow)
     for device in (
         "Ekrano GX",

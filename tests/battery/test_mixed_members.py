@@ -65,11 +65,19 @@ def test_charge_limits_with_a_member_of_extremes_and_a_cell_count() -> None:
 
 def test_member_gaps_say_what_is_missing() -> None:
     """Each gap in the words the lacking sensor shows; a capacity override stands in."""
-    assert member_gaps(JBD) == []
-    assert member_gaps(GX) == ["cell count", "temperature", "capacity", "energy counters"]
+    assert member_gaps({**JBD, "charge_fet": True, "discharge_fet": False}) == []
+    assert member_gaps(JBD) == ["FET states"]
+    assert member_gaps(GX) == [
+        "cell count",
+        "temperature",
+        "capacity",
+        "energy counters",
+        "FET states",
+    ]
     assert member_gaps({"voltage": 1.0}, capacity=100.0) == [
         "cell voltages",
         "cell count",
         "temperature",
         "energy counters",
+        "FET states",
     ]

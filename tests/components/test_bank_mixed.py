@@ -18,7 +18,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.victron_venus.const import DOMAIN
+from custom_components.victron_venus.const import CONFIG_ENTRY_MINOR_VERSION, DOMAIN
 from custom_components.victron_venus.sources import bank as bank_module
 from custom_components.victron_venus.sources.bank import BankSource, state_values
 from tests.components import jbd_helpers
@@ -155,7 +155,7 @@ async def test_series_bank_of_a_jbd_a_daly_and_an_entity_battery(
         assert _number(hass, f"{uid}_temperature_min") == 15.0  # Boat's 59 °F
         assert state(hass, f"{uid}_max_charge_voltage") == STATE_UNKNOWN
         assert state(hass, f"{uid}_lacking") == (
-            "Van: capacity; Boat: cell count, capacity, energy counters"
+            "Van: capacity; Boat: cell count, capacity, energy counters, FET states"
         )
         source: BankSource = bank.runtime_data
         assert [m["kind"] for m in source.diagnostics()["members"]] == [
@@ -208,7 +208,7 @@ async def test_parallel_bank_of_a_jbd_battery_and_a_gx_battery_service(
         assert state(hass, f"{uid}_highest_cell") == f"Fore, cell {jbd['cell_max_index']}"
         assert _number(hass, f"{uid}_lowest_cell_voltage") == 3.31  # the GX's lowest
         assert state(hass, f"{uid}_lowest_cell") == "House battery"
-        assert state(hass, f"{uid}_lacking") == "House battery: cell count, temperature"
+        assert state(hass, f"{uid}_lacking") == "House battery: cell count, temperature, FET states"
         assert _number(hass, f"{uid}_temperature_max") == max(jbd["temperatures"])
         device = dr.async_get(hass).async_get_device_by_identifier(
             (DOMAIN, GX_BATTERY), gx.entry_id
@@ -219,15 +219,15 @@ async def test_parallel_bank_of_a_jbd_battery_and_a_gx_battery_service(
         )  # appears later
         await hass.async_block_till_done()
         assert _number(hass, f"{uid}_temperature_max") == max([*jbd["temperatures"], 21.5])
-        assert state(hass, f"{uid}_lacking") == "House battery: cell count"
+        assert state(hass, f"{uid}_lacking") == "House battery: cell count, FET states"
         for entry in (bank, fore):
             assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_bank_made_before_loads_unchanged(hass: HomeAssistant, tmp_path: Path) -> None:
     """A bank entry as the 2-4 JBD battery flow wrote it (config entry 1.1: entry ids only, the
-    old option name): it migrates (only the option is renamed), its data stays as it was, and it
-    computes from its two JBD batteries as before."""
+    old option name): it migrates to the current version (only options change), its data stays
+    as it was, and it computes from its two JBD batteries as before."""
     async with contextlib.AsyncExitStack() as stack:
         fore = await _jbd(hass, tmp_path, stack, "Fore")
         aft = await _jbd(hass, tmp_path, stack, "Aft")
@@ -250,9 +250,10 @@ async def test_a_bank_made_before_loads_unchanged(hass: HomeAssistant, tmp_path:
         assert await hass.config_entries.async_setup(old.entry_id)
         await hass.async_block_till_done()
         assert old.state is ConfigEntryState.LOADED
-        assert (old.version, old.minor_version) == (1, 2)
-        assert dict(old.data) == data
-        assert dict(old.options) == {"write_interval": 5, "soc_warning": 30}
+        assert (old.version, old.minor_version) == (1, CONFIG_ENTRY_MINOR_VERSION)
+        assert dict(old.data) == data  # the bank's own data: untouched
+        assert "update_interval" not in old.options  # only the option migrations apply
+        assert (old.options["write_interval"], old.options["soc_warning"]) == (5, 30)
         jbd = fore.runtime_data.coordinator.data
         assert _number(hass, "bank_old_nominal_capacity") == pytest.approx(
             jbd["nominal_capacity"] + 250.0

@@ -364,3 +364,28 @@ def test_sample_values_drop_what_is_not_a_number() -> None:
 def test_probe_failures_map_to_form_errors(err: Exception, reason: str) -> None:
     """What the library raises becomes the form error the user reads."""
     assert source_module.probe_failure(err).reason == reason
+
+
+async def test_through_home_assistants_bluetooth_stack_and_a_proxy(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fake client in the library: a remote scanner (as an ESPHome proxy, the one
+    scripts/develop uses) hears the JK battery and connects through its connector; the library
+    follows Home Assistant's BleakClient wrapper, which routes the connection there."""
+    from aiobmsble import basebms
+
+    from tests.fakes import ble_sim_component
+
+    monkeypatch.setattr(basebms, "BleakClient", source_module._IMPORTED_CLIENT)
+    assert await ble_sim_component.async_setup(hass, {})
+    await hass.async_block_till_done()
+    address = ble_bms.address_of("jikong_bms")
+    try:
+        entry = await setup_battery(hass, "jikong_bms", options={"poll_interval": 3600})
+        source: BLEBatterySource = entry.runtime_data
+        await wait_for(lambda: source.good_polls >= 1)
+        assert basebms.BleakClient is not source_module._IMPORTED_CLIENT  # HA's wrapper
+        assert _number(hass, f"{address}_cell_voltage_8") == 3.313
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        ble_bms.FakeFamilyBackend.peripherals.pop(address, None)

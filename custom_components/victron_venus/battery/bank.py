@@ -190,6 +190,7 @@ GAPS: Final = {
     "temperature": "temperature derating of the charge limits",
     "capacity": "remaining and nominal capacity",
     "energy counters": "charged and discharged energy",
+    "FET states": "the charge and discharge MOSFET states",
 }
 
 
@@ -211,6 +212,8 @@ def member_gaps(data: Mapping[str, Any], capacity: float | None = None) -> list[
         gaps.append("capacity")
     if data.get("charged_energy") is None or data.get("discharged_energy") is None:
         gaps.append("energy counters")
+    if data.get("charge_fet") is None or data.get("discharge_fet") is None:
+        gaps.append("FET states")
     return gaps
 
 
