@@ -39,7 +39,7 @@ async def async_setup_entry(
 class VictronTracker(VictronEntity, TrackerEntity):
     """A GPS position from a tracker row of a description table."""
 
-    entity_description: VictronTrackerEntityDescription  # type: ignore[assignment]
+    entity_description: VictronTrackerEntityDescription
     _attr_source_type = SourceType.GPS
 
     def _coerce(self, value: Any) -> Any:

@@ -40,6 +40,7 @@ import time
 from typing import Any, Final, cast
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from homeassistant.components.device_tracker.entity import TrackerEntityDescription
 from homeassistant.components.sensor import SensorEntityDescription, SensorStateClass
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -129,7 +130,7 @@ class VictronBinarySensorEntityDescription(VictronEntityDescription, BinarySenso
 
 
 @dataclass(frozen=True, kw_only=True)
-class VictronTrackerEntityDescription(VictronEntityDescription):
+class VictronTrackerEntityDescription(VictronEntityDescription, TrackerEntityDescription):
     """A device_tracker row: `value_fn` gives (latitude °, longitude °, accuracy m) or None."""
 
 

@@ -612,6 +612,7 @@ class VEDirectRecord:
             return NotImplemented
         return self.fields == other.fields
 
+    # Unhashable, as __eq__ implies; typeshed types object.__hash__ as a method, hence the ignore.
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:

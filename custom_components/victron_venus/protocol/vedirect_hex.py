@@ -245,14 +245,14 @@ class HexMessage:
         return self.command == RSP_ERROR and self.data == FRAMING_ERROR.to_bytes(2, "little")
 
 
-def decode_line(line: bytes) -> HexMessage | None:
+def decode_line(line: object) -> HexMessage | None:
     r"""Decode one HEX line as ``VEDirectParser.hex_lines`` holds them (``:`` ... ``\n``).
 
     The trailing ``\n`` (and a ``\r`` before it) may be missing. Returns None, never raises, for
     anything that is not a whole, verified line: no ``:``, not hex digits, an even number of digits
     (the nibble plus whole bytes make an odd count), a check byte that does not make the sum 0x55,
     a line longer than MAX_HEX_FRAME, a Get/Set/Async shorter than register + flags, or an argument
-    that is not bytes at all.
+    that is not bytes at all (hence `line: object`; bytes, bytearray and memoryview are read).
     """
     if not isinstance(line, bytes | bytearray | memoryview):
         return None

@@ -10,12 +10,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from ..coordinator import DeviceCoordinator, async_track_freshness, signal_new_device
+from ..coordinator import (
+    DeviceCoordinator,
+    VictronConfigEntry,
+    async_track_freshness,
+    signal_new_device as signal_new_device,  # noqa: PLC0414  (re-exported for one release)
+)
 from ..entity import VictronEntityDescription
 
 
@@ -30,7 +34,7 @@ class Source(ABC):
     #: The platforms this source's entities live on.
     platforms: tuple[Platform, ...] = (Platform.SENSOR,)
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Create the source of `entry`; nothing runs before `async_start`."""
         self.hass = hass
         self.entry = entry

@@ -39,17 +39,17 @@ import time
 from typing import Any
 
 from bleak.exc import BleakError
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 
 from ..battery.energy import EnergyIntegrator
 from ..const import CONF_SERIAL_PORT, DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
-from ..coordinator import DeviceCoordinator, write_interval_of
+from ..coordinator import DeviceCoordinator, VictronConfigEntry, write_interval_of
 from ..descriptions.jbd import BINARY_SENSORS, SENSORS
 from ..protocol import jbd
 from ..transport.ble import (
@@ -333,7 +333,7 @@ async def async_probe_serial(hass: HomeAssistant, path: str) -> ProbeResult:
         raise probe_failure(err, link.connection.bytes_received > 0) from err
 
 
-def make_link(hass: HomeAssistant, entry: ConfigEntry) -> JBDLink:
+def make_link(hass: HomeAssistant, entry: VictronConfigEntry) -> JBDLink:
     """The entry's transport: Bluetooth LE (address) or serial (port)."""
     if entry.data.get(CONF_TRANSPORT) == TRANSPORT_SERIAL:
         return JBDSerialLink(entry.data[CONF_SERIAL_PORT])
@@ -351,7 +351,7 @@ class JBDSource(Source):
 
     platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Prepare the source of `entry`; nothing runs before async_start."""
         super().__init__(hass, entry)
         assert entry.unique_id is not None
@@ -397,7 +397,7 @@ class JBDSource(Source):
         self.clock = time.monotonic
 
     @classmethod
-    async def async_remove_entry(cls, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    async def async_remove_entry(cls, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """The entry is deleted: delete its energy counters too."""
         await energy_store(hass, entry.entry_id).async_remove()
 
@@ -544,15 +544,21 @@ class JBDSource(Source):
             _LOGGER.debug("%s: still failing: %s", self.entry.title, self.last_error)
 
     @callback
-    def _update_device_registry(self, **changes: str) -> None:
-        """Model (0x05) and software version (0x03) to the device registry."""
-        self.coordinator.device_info.update(changes)  # type: ignore[typeddict-item]
+    def _update_device_registry(
+        self, *, model: str | UndefinedType = UNDEFINED, sw_version: str | UndefinedType = UNDEFINED
+    ) -> None:
+        """Model (0x05) and software version (0x03) to the device registry (UNDEFINED: keep)."""
+        info = self.coordinator.device_info
+        if not isinstance(model, UndefinedType):
+            info["model"] = model
+        if not isinstance(sw_version, UndefinedType):
+            info["sw_version"] = sw_version
         registry = dr.async_get(self.hass)
         device = registry.async_get_device_by_identifier(
             (DOMAIN, self.coordinator.identifier), self.entry.entry_id
         )
         if device is not None:
-            registry.async_update_device(device.id, **changes)  # type: ignore[arg-type]
+            registry.async_update_device(device.id, model=model, sw_version=sw_version)
 
     def diagnostics(self) -> dict[str, Any]:
         """Link, exchange and poll counters, the energy totals and the last raw records."""

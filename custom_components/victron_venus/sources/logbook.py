@@ -44,7 +44,6 @@ import math
 from pathlib import Path
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -58,7 +57,7 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util, slugify
 
 from ..const import DOMAIN
-from ..coordinator import DeviceCoordinator, write_interval_of
+from ..coordinator import DeviceCoordinator, VictronConfigEntry, write_interval_of
 from ..descriptions.logbook import BINARY_SENSORS, IMAGES, SENSORS
 from ..trips import EVENT_TRIP_ENDED, EVENT_TRIP_STARTED
 from ..trips.detector import (
@@ -146,7 +145,7 @@ class LogbookSource(Source):
 
     platforms = (Platform.SENSOR, Platform.BINARY_SENSOR, Platform.IMAGE)
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Read the entry's settings; nothing runs before `async_start`."""
         super().__init__(hass, entry)
         self.settings = LogbookSettings.from_entry(entry.data, entry.options)
@@ -183,7 +182,7 @@ class LogbookSource(Source):
         self._started = False
 
     @classmethod
-    async def async_remove_entry(cls, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    async def async_remove_entry(cls, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """The entry is deleted: delete its trips, tracks and state too."""
         await LogbookStore.async_remove_all(hass, entry.entry_id)
 

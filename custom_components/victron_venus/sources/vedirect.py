@@ -23,7 +23,6 @@ import os
 from typing import Any
 
 from homeassistant.components import usb
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -37,7 +36,7 @@ from ..const import (
     VEDIRECT_BAUDRATE,
     VEDIRECT_PROBE_TIMEOUT,
 )
-from ..coordinator import DeviceCoordinator, write_interval_of
+from ..coordinator import DeviceCoordinator, VictronConfigEntry, write_interval_of
 from ..descriptions.vedirect import BINARY_SENSORS, SENSORS
 from ..protocol.vedirect import VEDirectParser, VEDirectRecord
 from ..transport.serial import SerialConnection, SerialPortError, async_open_serial
@@ -245,7 +244,7 @@ class VEDirectSource(Source):
 
     platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Prepare the source of `entry`."""
         super().__init__(hass, entry)
         self.path: str = entry.data[CONF_SERIAL_PORT]

@@ -37,7 +37,7 @@ class SerialPortPermissionDenied(SerialPortError):
 
 async def async_open_serial(
     path: str, baudrate: int, protocol_factory: Callable[[], asyncio.Protocol]
-) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+) -> tuple[asyncio.Transport, asyncio.Protocol]:
     """Open `path` at `baudrate` 8N1 with `protocol_factory`; map OS errors to ours.
 
     Raises SerialPortNotFound, SerialPortPermissionDenied, or SerialPortError for any other
@@ -89,13 +89,13 @@ class SerialConnection:
         self._on_data = on_data
         self._on_state = on_state or (lambda _connected, _error: None)
         self._task: asyncio.Task[None] | None = None
-        self._transport: asyncio.BaseTransport | None = None
+        self._transport: asyncio.Transport | None = None
         self.connected = False
         self.connects = 0
         self.disconnects = 0
         self.bytes_received = 0
         self.last_error: str | None = None
-        self._first: tuple[asyncio.BaseTransport, asyncio.Protocol] | None = None
+        self._first: tuple[asyncio.Transport, asyncio.Protocol] | None = None
 
     def _data(self, data: bytes) -> None:
         self.bytes_received += len(data)
@@ -129,7 +129,7 @@ class SerialConnection:
         transport = self._transport
         if transport is None or not self.connected:
             raise SerialPortError(f"{self.path} is not open")
-        transport.write(data)  # type: ignore[attr-defined]
+        transport.write(data)
 
     def _close(self) -> None:
         if self._transport is not None:
