@@ -210,7 +210,7 @@ def test_contract_no_cycles() -> None:
 
 def test_contract_one_availability_owner() -> None:
     """Only coordinator.py assigns `last_update_success`; everyone else reads it."""
-    offences = []
+    offences: list[str] = []
     for module, path in _modules().items():
         if module == "coordinator":
             continue

@@ -36,7 +36,7 @@ from tests.browser.develop_instance import USER, HomeAssistantSession
 from tests.shared import REPO
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Response
+    from playwright.sync_api import Browser, Page, Response, ViewportSize
 
     from tests.browser.test_login import Twice
 
@@ -53,7 +53,7 @@ CHROMIUM_ARGS = [
 DASHBOARD_FILE = REPO / "dashboards" / "boat.yaml"
 DASHBOARD_URL = "boat"
 #: the size of every screenshot, and the most a README picture may weigh
-VIEWPORT = {"width": 1200, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1200, "height": 800}
 MAX_BYTES = 150_000
 #: SCREENSHOTS=1 writes the README's pictures; otherwise they go where git does not look
 SCREENSHOTS = (

@@ -214,7 +214,11 @@ async def test_bank_download_names_no_member_serial(
             member = await setup_serial(
                 hass, dev.link, title=f"Battery {adapter[0]}", options={"poll_interval": 600}
             )
-            await wait_for(lambda m=member: m.runtime_data.good_polls >= 1)
+
+            def polled(m: MockConfigEntry = member) -> bool:
+                return bool(m.runtime_data.good_polls >= 1)
+
+            await wait_for(polled)
             members.append(member)
         bank = await setup_entry_of(
             hass,

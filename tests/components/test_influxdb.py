@@ -35,7 +35,7 @@ import urllib.request
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -301,7 +301,7 @@ async def test_bmv_current_voltage_power_soc_by_second_in_influxdb(
         label_of = {entity_id: label for label, entity_id in ids.items()}
 
         @callback
-        def on_change(event: Event) -> None:
+        def on_change(event: Event[EventStateChangedData]) -> None:
             label = label_of.get(event.data["entity_id"])
             new = event.data["new_state"]
             if label is not None and new is not None and event.time_fired >= start:

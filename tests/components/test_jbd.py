@@ -31,6 +31,7 @@ from custom_components.victron_venus.sources.jbd import (
     JBDSource,
 )
 from custom_components.victron_venus.transport import jbd as transport_jbd
+from custom_components.victron_venus.transport.ble import JBDBleLink
 from tests.components.jbd_helpers import (
     ADDRESS,
     advertise,
@@ -63,6 +64,18 @@ def _source(entry: object) -> JBDSource:
     source = entry.runtime_data  # type: ignore[attr-defined]
     assert isinstance(source, JBDSource)
     return source
+
+
+def _ble_link(source: JBDSource) -> JBDBleLink:
+    link = source.link
+    assert isinstance(link, JBDBleLink)
+    return link
+
+
+def _serial_link(source: JBDSource) -> transport_jbd.JBDSerialLink:
+    link = source.link
+    assert isinstance(link, transport_jbd.JBDSerialLink)
+    return link
 
 
 async def _first_poll(source: JBDSource) -> None:
@@ -134,8 +147,8 @@ async def test_ble_replay_of_the_snoop_capture(
         assert await source.async_poll()  # 0x05 is asked once: later polls read 0x03 + 0x04
         assert bms.requests[3:] == [REQUEST_BASIC, REQUEST_CELLS]
         _assert_states(hass, ADDRESS, bms)
-        assert source.link.connects == 1  # the connection is kept between polls
-        assert source.link.variant == "ff01/ff02"
+        assert _ble_link(source).connects == 1  # the connection is kept between polls
+        assert _ble_link(source).variant == "ff01/ff02"
 
         voltage = hass.states.get(entity_id(hass, f"{ADDRESS}_voltage"))
         assert voltage is not None
@@ -174,7 +187,7 @@ async def test_v13_module_logs_in_after_every_connect(hass: HomeAssistant) -> No
         source = _source(entry)
         await _first_poll(source)
         assert bms.requests[:3] == logins  # app key, random, salted password: byte for byte
-        assert source.link.logins == 1
+        assert _ble_link(source).logins == 1
         _assert_states(hass, fake.V13_MAC, bms)
         assert float(state(hass, f"{fake.V13_MAC}_cell_voltage_3") or 0) == pytest.approx(3.53)
 
@@ -182,7 +195,7 @@ async def test_v13_module_logs_in_after_every_connect(hass: HomeAssistant) -> No
         assert not bms.logged_in or bms.connects == 1
         assert await source.async_poll()
         assert bms.connects == 2
-        assert source.link.logins == 2
+        assert _ble_link(source).logins == 2
         _assert_states(hass, fake.V13_MAC, bms)
         await hass.config_entries.async_unload(entry.entry_id)
 
@@ -230,7 +243,7 @@ async def test_fff1_variant_and_released_connection(hass: HomeAssistant) -> None
         entry = await setup_ble(hass, options={"poll_interval": 60, "keep_connection": False})
         source = _source(entry)
         await _first_poll(source)
-        assert source.link.variant == "fff1/fff2"
+        assert _ble_link(source).variant == "fff1/fff2"
         assert not source.link.connected
         assert await source.async_poll()
         assert bms.connects == 2
@@ -247,18 +260,18 @@ async def test_disconnect_in_the_middle_of_a_frame_and_recovery(hass: HomeAssist
         entry = await setup_ble(hass, options={"poll_interval": 60})
         source = _source(entry)
         await _first_poll(source)
-        assert source.link.exchange.assembler.bytes_discarded == 1  # the stray 0x00
+        assert _ble_link(source).exchange.assembler.bytes_discarded == 1  # the stray 0x00
         bms.fault_request = REQUEST_BASIC
         bms.disconnect_after = 1
         assert not await source.async_poll()
         assert source.errors["link"] == 1
-        assert source.link.disconnects == 1
+        assert _ble_link(source).disconnects == 1
         assert not source.link.connected
         assert await source.async_poll()
-        assert source.link.connects == 2
+        assert _ble_link(source).connects == 2
         # the 20-byte half frame, dropped, and the lone 0x00 notification after subscribing,
         # once per connection (Transcript.stray)
-        assert source.link.exchange.assembler.bytes_discarded == 20 + 2
+        assert _ble_link(source).exchange.assembler.bytes_discarded == 20 + 2
         _assert_states(hass, ADDRESS, bms)
         await hass.config_entries.async_unload(entry.entry_id)
 
@@ -310,15 +323,15 @@ async def test_serial_pty_with_faults(
 
         garbage = b"\x00\xff\xdd\x03\x80garbage\x77"  # a false start (DD 03 80) inside
         bms.garbage_next = garbage
-        discarded = source.link.exchange.assembler.bytes_discarded
+        discarded = _serial_link(source).exchange.assembler.bytes_discarded
         assert await source.async_poll()  # garbage before a good answer costs nothing
         # every garbage byte and nothing else is dropped (the answer after it is whole)
-        assert source.link.exchange.assembler.bytes_discarded - discarded == len(garbage)
+        assert _serial_link(source).exchange.assembler.bytes_discarded - discarded == len(garbage)
 
         bms.fault_request = REQUEST_BASIC
         bms.corrupt_next = True
         assert not await source.async_poll()
-        assert source.link.exchange.assembler.checksum_errors == 1
+        assert _serial_link(source).exchange.assembler.checksum_errors == 1
         assert source.errors["no_response"] == 1
         assert state(hass, f"{uid}_voltage") == "unknown"  # 0x03 lost, 0x04 still arrived
         cells = expected_cells(bms.last_answer[REQUEST_CELLS])  # this poll's 0x04 answer

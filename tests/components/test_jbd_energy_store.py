@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import time
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -47,7 +48,7 @@ def _wh(seconds: float) -> float:
 async def test_energy_counters_are_on_disk_within_one_save_interval(
     hass: HomeAssistant,
     tmp_path: Path,
-    hass_storage: dict[str, object],
+    hass_storage: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Polls at 0, 10, …, 120 s of simulated time. The first poll (on the real clock) only starts
@@ -70,19 +71,23 @@ async def test_energy_counters_are_on_disk_within_one_save_interval(
         for step in range(1, 13):
             offset[0] = step * POLL_S
             async_fire_time_changed(hass)  # the Store's timer (if due), then the poll's sleep
-            await wait_for(lambda n=step: source.good_polls == n + 1 and not source.in_poll)
+
+            def polled(n: int = step) -> bool:
+                return source.good_polls == n + 1 and not source.in_poll
+
+            await wait_for(polled)
             await hass.async_block_till_done()
             stored = hass_storage.get(key)
             if stored is not None and (
                 not saved or stored["data"]["discharged_wh"] != saved[-1][1]
-            ):  # type: ignore[index]
-                saved.append((offset[0], stored["data"]["discharged_wh"]))  # type: ignore[index]
+            ):
+                saved.append((offset[0], stored["data"]["discharged_wh"]))
         assert source.energy.discharged_wh == pytest.approx(_wh(110))
         assert source.energy.charged_wh == 0
         assert [at for at, _ in saved] == [30, 60, 90, 120]
         assert [wh for _, wh in saved] == pytest.approx([_wh(10), _wh(40), _wh(70), _wh(100)])
         # power cut here: no unload, no final write. The disk is one poll behind.
-        on_disk = hass_storage[key]["data"]  # type: ignore[index]
+        on_disk = hass_storage[key]["data"]
         assert on_disk == {"charged_wh": 0, "discharged_wh": pytest.approx(_wh(100))}
         lag_s = (source.energy.discharged_wh - on_disk["discharged_wh"]) / -POWER_W * 3600
         assert lag_s == pytest.approx(10)

@@ -13,7 +13,7 @@ from typing import Any
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -241,7 +241,7 @@ async def test_writes_are_rate_limited_but_discrete_changes_are_immediate(
     voltage_id, state_id = _entity_id(hass, "dev_V"), _entity_id(hass, "dev_CS")
     writes: list[tuple[str, str]] = []
 
-    def on_change(event: Event) -> None:
+    def on_change(event: Event[EventStateChangedData]) -> None:
         new = event.data["new_state"]
         if event.data["entity_id"] in (voltage_id, state_id) and new is not None:
             writes.append((event.data["entity_id"], new.state))
@@ -334,7 +334,7 @@ async def test_line_noise_is_counted_and_dropped(
     seen: list[str] = []
     entity_id = _entity_id(hass, "HQ2152UFKWY_AC_OUT_V")
 
-    def on_change(event: Event) -> None:
+    def on_change(event: Event[EventStateChangedData]) -> None:
         if event.data["entity_id"] == entity_id and event.data["new_state"] is not None:
             seen.append(event.data["new_state"].state)
 

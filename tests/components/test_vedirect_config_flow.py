@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from homeassistant.config_entries import (
@@ -45,7 +46,9 @@ async def _start_vedirect_form(hass: HomeAssistant) -> str:
 async def _vedirect_form(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"][0] == "vedirect"
+    menu = result["menu_options"]
+    assert isinstance(menu, list)
+    assert menu[0] == "vedirect"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "vedirect"}
     )
@@ -150,7 +153,7 @@ def _serve_corrupted(hass: HomeAssistant, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-async def _cleanup_tasks(hass: HomeAssistant):  # type: ignore[no-untyped-def]
+async def _cleanup_tasks(hass: HomeAssistant) -> AsyncIterator[None]:
     yield
     for task, device in hass.data.pop("_test_tasks", []):
         task.cancel()
@@ -237,7 +240,7 @@ async def _create_entry(hass: HomeAssistant, path: Path) -> ConfigEntry:
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_SERIAL_PORT: str(path)})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    return result["result"]  # type: ignore[no-any-return]
+    return result["result"]
 
 
 async def _start_reconfigure(hass: HomeAssistant, entry: ConfigEntry) -> ConfigFlowResult:
@@ -290,11 +293,11 @@ async def test_options_flow_sets_write_interval_and_reloads(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_WRITE_INTERVAL: 0}
+        result["flow_id"], {"recording": "detailed", CONF_WRITE_INTERVAL: 0}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_WRITE_INTERVAL: 0}
+    assert entry.options == {"recording": "detailed", CONF_WRITE_INTERVAL: 0}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator.write_interval == 0
 

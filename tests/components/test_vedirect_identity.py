@@ -22,7 +22,7 @@ from typing import Any
 from homeassistant.components import usb
 from homeassistant.components.usb.models import SerialDevice
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -132,7 +132,7 @@ def _states(hass: HomeAssistant, entity_id: str) -> list[str]:
     """Every state `entity_id` is written with from now on."""
     seen: list[str] = []
 
-    def on_change(event: Event) -> None:
+    def on_change(event: Event[EventStateChangedData]) -> None:
         new = event.data["new_state"]
         if event.data["entity_id"] == entity_id and new is not None:
             seen.append(new.state)

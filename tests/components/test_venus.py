@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.victron_venus.const import CONF_WRITE_INTERVAL, DOMAIN
+from custom_components.victron_venus.descriptions.venus import SERVICE_TYPES
 from custom_components.victron_venus.sources import venus as venus_source
 from custom_components.victron_venus.transport.mqtt import (
     MqttClient,
@@ -338,7 +339,7 @@ async def test_stale_devices_are_removed_after_a_restart(
         entry,
         options={
             CONF_WRITE_INTERVAL: 0,
-            "service_types": [t for t in venus_source.SERVICE_TYPES if t != "tank"],
+            "service_types": [t for t in SERVICE_TYPES if t != "tank"],
         },
     )
     assert await hass.config_entries.async_setup(entry.entry_id)

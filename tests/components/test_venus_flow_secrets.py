@@ -73,7 +73,8 @@ async def browser(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> B
 
 def _field(form: dict[str, Any], name: str) -> dict[str, Any]:
     """One field of a serialized form (what the frontend renders)."""
-    (field,) = [f for f in form["data_schema"] if f["name"] == name]
+    matches: list[dict[str, Any]] = [f for f in form["data_schema"] if f["name"] == name]
+    (field,) = matches
     return field
 
 

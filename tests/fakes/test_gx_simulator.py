@@ -8,7 +8,7 @@ services; and the broker's password and TLS handling.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 import hashlib
 import json
@@ -81,7 +81,9 @@ class Probe:
         self._subacks: set[int] = set()
         self.client.on_subscribe = lambda _c, _u, mid, _r, _p: self._subacks.add(mid)
 
-    def _on_connect(self, c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object):
+    def _on_connect(
+        self, c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object
+    ) -> None:
         no_delay(c)
         self.reason = rc
 
@@ -157,7 +159,7 @@ def broker(socket_enabled: None, tmp_path: Path) -> Iterator[MosquittoBroker]:
 
 
 @pytest.fixture
-async def gx(broker: MosquittoBroker) -> GxSimulator:
+async def gx(broker: MosquittoBroker) -> AsyncIterator[GxSimulator]:
     simulator = GxSimulator(HOST, broker.port, heartbeat_interval=0.2)
     await simulator.start()
     yield simulator
@@ -165,7 +167,7 @@ async def gx(broker: MosquittoBroker) -> GxSimulator:
 
 
 @pytest.fixture
-async def probe(broker: MosquittoBroker) -> Probe:
+async def probe(broker: MosquittoBroker) -> AsyncIterator[Probe]:
     client = Probe(broker.port)
     assert not (await client.connect()).is_failure
     await client.subscribe(notification_filter(PORTAL))
@@ -219,7 +221,9 @@ async def test_empty_keepalive_full_publish_without_echo(gx: GxSimulator, probe:
     assert gx.alive
 
 
-async def test_retained_serial_for_late_subscriber(gx: GxSimulator, broker: MosquittoBroker):
+async def test_retained_serial_for_late_subscriber(
+    gx: GxSimulator, broker: MosquittoBroker
+) -> None:
     async with Probe(broker.port) as late:
         await late.subscribe(SERIAL_TOPIC_FILTER)
         serial = await late.wait_for(_is(f"N/{PORTAL}/system/0/Serial"))
@@ -249,7 +253,9 @@ async def test_suppress_republish_does_not_republish(gx: GxSimulator, probe: Pro
     assert change.payload == b'{"value":87.5}'
 
 
-async def test_heartbeat_while_alive_and_not_after_timeout(broker: MosquittoBroker, probe: Probe):
+async def test_heartbeat_while_alive_and_not_after_timeout(
+    broker: MosquittoBroker, probe: Probe
+) -> None:
     async with GxSimulator(HOST, broker.port, keepalive_timeout=0.6, heartbeat_interval=0.1) as gx:
         probe.publish(keepalive_topic(PORTAL), keepalive_payload(suppress_republish=True))
         beat = await probe.wait_for(_is(f"N/{PORTAL}/heartbeat"))

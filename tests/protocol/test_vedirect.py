@@ -559,7 +559,10 @@ def test_checksum_of_long_blocks_of_high_bytes() -> None:
     """Around 256 bytes of 0xFF the fast path's adler32 stops being exact and sum() takes over."""
     data = b""
     for size in range(240, 330, 3):
-        fields = [("PID", "0x203"), *[(b"Z", b"\xff" * 40)] * 5]
+        fields: list[tuple[str, str] | tuple[bytes, bytes]] = [
+            ("PID", "0x203"),
+            *[(b"Z", b"\xff" * 40)] * 5,
+        ]
         filler = size - len(block(*fields, (b"Y", b"")))
         data += block(*fields, (b"Y", b"\xff" * filler))
     parser = VEDirectParser()
@@ -778,7 +781,7 @@ def test_decode_tables() -> None:
 def test_labels_cover_protocols_md_section_1_6() -> None:
     text = reference_path("protocols.md").read_text(encoding="utf-8")
     section = text.split("### 1.6")[1].split("### 1.7")[0]
-    labels = set()
+    labels: set[str] = set()
     for row in re.findall(r"^\| ([^|]+) \|", section, flags=re.M):
         labels.update(label.strip() for label in row.split(","))
     labels -= {"Label", "---"}

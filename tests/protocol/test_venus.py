@@ -58,7 +58,8 @@ def _jsonl() -> list[dict[str, Any]]:
 
 
 def _is_float32(x: float) -> bool:
-    return struct.unpack("<f", struct.pack("<f", x))[0] == x
+    (rounded,) = struct.unpack("<f", struct.pack("<f", x))
+    return bool(rounded == x)
 
 
 # --- the real recording ---------------------------------------------------------------------------

@@ -308,8 +308,10 @@ def test_empty_payloads_remove_the_service() -> None:
     session, _ = _connected_and_published()
     prefix = f"N/{PORTAL}/tank/20/"
     events = [e for t, _ in ROWS if t.startswith(prefix) for e in session.receive(t, b"", 5.0)]
-    assert events == [ServiceRemoved(events[0].service, "removed from the GX")]
-    assert events[0].service.key == ("tank", 20) and events[0].service.removed
+    first = events[0]
+    assert isinstance(first, ServiceRemoved)
+    assert events == [ServiceRemoved(first.service, "removed from the GX")]
+    assert first.service.key == ("tank", 20) and first.service.removed
     assert session.store.stored_bytes == session.store.measure_stored_bytes()
 
 

@@ -161,7 +161,7 @@ def _other(tp: Any, value: Any) -> Any:
         key = max(value or {0: None}) + 1
         return {**(value or {}), key: _made(args[1])}
     hints = get_type_hints(tp)
-    if is_dataclass(tp):
+    if isinstance(tp, type) and is_dataclass(tp):
         values = {}
         for f in fields(tp):
             base = _default(f) if value is None else getattr(value, f.name)
