@@ -102,3 +102,10 @@ NAMES: dict[str, dict[str, str]] = {
         "alert_member_unavailable": "Battery unavailable",
     },
 }
+
+# --- issue 10: the bank's charge limits to a GX (sources/bank_gx.py) ---
+
+GX_BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
+    # on while the GX holds the bank's last charge limits; only with the option gx_limits on
+    binary("gx_following", "gx_following"),
+)

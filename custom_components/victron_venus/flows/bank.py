@@ -23,6 +23,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_NAME
+from homeassistant.core import async_get_hass
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -67,6 +68,7 @@ from ..sources.bank import (
     VENUS_PREFIX,
     Thresholds,
 )
+from ..sources.bank_gx import CONF_GX_LIMITS
 
 MIN_MEMBERS = 2
 #: no practical bank has more; the capacity step names this many fields
@@ -94,7 +96,7 @@ THRESHOLD_FIELDS: dict[str, tuple[float, float, float, str]] = {
 def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
     """Bank options beside the update interval: alert thresholds and current maxima."""
     current = Thresholds.from_options(entry.options)
-    return {
+    fields: dict[Any, Any] = {
         probatio.Required(key, default=getattr(current, key)): NumberSelector(
             NumberSelectorConfig(
                 min=low, max=high, step=step, mode=NumberSelectorMode.BOX, unit_of_measurement=unit
@@ -102,6 +104,8 @@ def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
         )
         for key, (low, high, step, unit) in THRESHOLD_FIELDS.items()
     }
+    fields.update(gx_limits_fields(entry))  # issue 10
+    return fields
 
 
 def _capacity_key(index: int) -> str:
@@ -486,3 +490,23 @@ OPTIONS_STRINGS: dict[str, Any] = {
         "derating near empty cells and at extreme temperatures.",
     },
 }
+
+
+# --- issue 10: send the bank's charge limits to a GX (sources/bank_gx.py) ---
+
+
+def gx_limits_fields(entry: ConfigEntry) -> dict[Any, Any]:
+    """The option "Send charge limits to a GX": one of the Venus GX entries, or none (off)."""
+    hass = async_get_hass()
+    choices = [
+        SelectOptionDict(value=gx.entry_id, label=gx.title)
+        for gx in hass.config_entries.async_entries(DOMAIN)
+        if entry_type(gx) is EntryType.VENUS
+    ]
+    current = entry.options.get(CONF_GX_LIMITS)
+    key = probatio.Optional(
+        CONF_GX_LIMITS, description={"suggested_value": current} if current else None
+    )
+    return {
+        key: SelectSelector(SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN))
+    }

@@ -87,7 +87,8 @@ from ..battery.charge_limits import (
 )
 from ..const import DOMAIN
 from ..coordinator import DeviceCoordinator, write_interval_of
-from ..descriptions.bank import BINARY_SENSORS, SENSORS
+from ..descriptions.bank import BINARY_SENSORS, GX_BINARY_SENSORS, SENSORS
+from .bank_gx import BankGxLink, async_remove_bank
 from .base import Source
 from .registry import battery_registry
 
@@ -337,10 +338,12 @@ class BankSource(Source):
         self._in_grace = False
         self.updates = 0
         self.events_fired = 0
+        # --- issue 10: the bank's charge limits to a GX (sources/bank_gx.py) ---
+        self.gx_link = BankGxLink(hass, entry, self._async_update)
 
     tables = {
         Platform.SENSOR: SENSORS,
-        Platform.BINARY_SENSOR: BINARY_SENSORS,
+        Platform.BINARY_SENSOR: BINARY_SENSORS + GX_BINARY_SENSORS,
     }
 
     async def async_start(self) -> None:
@@ -370,6 +373,7 @@ class BankSource(Source):
             self._unsub_grace = async_call_later(
                 self.hass, STARTUP_GRACE, HassJob(self._async_grace_over, cancel_on_shutdown=True)
             )
+        await self.gx_link.async_start()  # issue 10: restores the GX when the option went off
         self._async_update()
 
     async def async_stop(self) -> None:
@@ -387,6 +391,7 @@ class BankSource(Source):
         self._unsubs.clear()
         for member in self.state_members.values():
             member.async_stop()
+        self.gx_link.async_stop()  # issue 10
 
     @callback
     def _async_resolve_gx(self) -> bool:
@@ -516,6 +521,7 @@ class BankSource(Source):
             self._fire(name, alert, members)
         for name, alert in self.tracker.alerts.items():
             values[f"alert_{name}"] = alert.active
+        self.gx_link.update(values, unavailable)  # issue 10: the GX follows the limits
         self.updates += 1
         self.coordinator.async_push(values)
 
@@ -545,6 +551,13 @@ class BankSource(Source):
             },
         )
 
+    # --- issue 10: the bank's charge limits to a GX (sources/bank_gx.py) ---
+
+    @classmethod
+    async def async_remove_entry(cls, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """The bank is deleted: a GX that followed it gets its own charge limits back."""
+        await async_remove_bank(hass, entry)
+
     def diagnostics(self) -> dict[str, Any]:
         """Wiring, members, thresholds, alert states and counters."""
         members, unavailable = self.members()
@@ -565,6 +578,7 @@ class BankSource(Source):
             "alerts": {k: a.active for k, a in self.tracker.alerts.items()},
             "updates": self.updates,
             "events_fired": self.events_fired,
+            "gx_link": self.gx_link.diagnostics(),  # issue 10
         }
 
 
