@@ -37,7 +37,7 @@ from .flows.ble_battery import BLEBatteryFlowMixin
 from .flows.jbd import JBDFlowMixin
 from .flows.logbook import LogbookFlowMixin
 from .flows.vedirect import VEDirectFlowMixin
-from .flows.venus import VenusFlowMixin
+from .flows.venus_discovery import VenusDiscoveryFlowMixin
 
 #: the menu, in order: (entry type, its first step)
 MENU: tuple[EntryType, ...] = (
@@ -61,7 +61,7 @@ OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {
 
 class VictronVenusConfigFlow(
     VEDirectFlowMixin,
-    VenusFlowMixin,
+    VenusDiscoveryFlowMixin,  # the Venus GX steps and its SSDP discovery
     BLEBatteryFlowMixin,  # before JBD: it routes Bluetooth discovery between the two
     JBDFlowMixin,
     BankFlowMixin,

@@ -28,6 +28,7 @@ import os
 from pathlib import Path
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -360,6 +361,23 @@ class MosquittoBroker(_BrokerBase):
                 process.kill()
                 process.wait(5)
         self._cleanup_directory()
+
+    def add_user(self, name: str, password: str) -> None:
+        """Add a user to the password file and have mosquitto reload it (SIGHUP); returns once
+        mosquitto logged the reload. The broker must have been started with users."""
+        self.users = {**(self.users or {}), name: password}
+        write_password_file(
+            self.directory / "passwd", self.users, use_tool=self._use_mosquitto_passwd
+        )
+        if self._process is None or self._process.poll() is not None:
+            return
+        before = self.log_text().count("Reloading config")
+        self._process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while self.log_text().count("Reloading config") == before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mosquitto did not reload:\n{self.log_text()}")
+            time.sleep(0.005)
 
     def restart(self) -> None:
         """Stop and start on the same port and files (a GX reboot, as seen by clients)."""
