@@ -19,7 +19,7 @@ SOURCE_MODULES = [
     f"custom_components.victron_venus.sources.{name}"
     for name in (
         *("bank", "base", "ble_battery", "errors", "jbd", "logbook", "registry"),
-        *("vedirect", "venus"),
+        *("bank_gx", "vedirect", "venus", "venus_control"),
     )
 ]
 

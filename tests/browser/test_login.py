@@ -51,7 +51,7 @@ SCREENSHOT = REPO / ".dev" / "screenshots" / "integrations.png"
 #: Home Assistant reverts an unconfirmed (pending) HTTP configuration and restarts after this long
 HTTP_REVERT_S = 300
 #: the demo's devices: 6 VE.Direct, 14 from the GX recording, 2 JBD batteries, the bank, the logbook
-DEMO_DEVICES = 24
+DEMO_DEVICES = 26
 
 
 async def frontend_answers(port: int) -> dict[str, dict[str, Any]]:
@@ -136,7 +136,7 @@ def test_demo_user_logs_in_and_sees_the_integrations_page(
             page.get_by_text("Settings", exact=True).first.wait_for()
             page.goto(base + "/config/integrations/dashboard")
             page.locator("#ha-launch-screen").wait_for(state="detached")
-            card = page.locator("ha-integration-card", has_text="Victron Venus")
+            card = page.locator('ha-integration-card[data-domain="victron_venus"]')
             card.wait_for()
             card.get_by_text(f"{DEMO_DEVICES} devices", exact=True).wait_for()
             page.screenshot(path=SCREENSHOT)
@@ -178,9 +178,9 @@ def test_develop_twice_in_a_fresh_folder_and_past_five_minutes(
 
     first, second = runs.first.lines(), runs.second.lines()
     assert "develop: onboarding: creating the demo user" in first
-    assert sum("create_entry" in line for line in first) == 11  # 6 + GX + logbook + 2 JBD + bank
+    assert sum("create_entry" in line for line in first) == 13  # 6 + GX + logbook + 2 JBD + JK + 2 banks
     assert "develop: onboarding was done by an earlier run: logging in as demo" in second
-    assert any("has 11 entries from an earlier run: reusing them" in line for line in second)
+    assert any("has 13 entries from an earlier run: reusing them" in line for line in second)
     assert not [line for line in second if "create_entry" in line]
     # the saved GX entry follows the new broker (the first run's port is held by someone else)
     assert runs.second.broker_port() != runs.first.broker_port()
