@@ -18,8 +18,8 @@ from tests.shared import REPO
 SOURCE_MODULES = [
     f"custom_components.victron_venus.sources.{name}"
     for name in (
-        *("bank", "base", "ble_battery", "errors", "jbd", "logbook", "registry"),
-        *("bank_gx", "vedirect", "venus", "venus_control"),
+        *("bank", "bank_gx", "base", "ble_battery", "errors", "jbd", "logbook"),
+        *("registry", "vedirect", "venus", "venus_control"),
     )
 ]
 

@@ -178,7 +178,8 @@ def test_develop_twice_in_a_fresh_folder_and_past_five_minutes(
 
     first, second = runs.first.lines(), runs.second.lines()
     assert "develop: onboarding: creating the demo user" in first
-    assert sum("create_entry" in line for line in first) == 13  # 6 + GX + logbook + 2 JBD + JK + 2 banks
+    # 6 VE.Direct + GX + logbook + 2 JBD + JK + 2 banks
+    assert sum("create_entry" in line for line in first) == 13
     assert "develop: onboarding was done by an earlier run: logging in as demo" in second
     assert any("has 13 entries from an earlier run: reusing them" in line for line in second)
     assert not [line for line in second if "create_entry" in line]
