@@ -20,6 +20,7 @@ from custom_components.victron_venus.trips.detector import (
 )
 from custom_components.victron_venus.trips.feed import (
     STALE_S,
+    TICK_S,
     LogbookFeed,
     condition,
     number,
@@ -118,11 +119,26 @@ def test_replay_of_a_sensor_pair_finds_the_pure_detectors_trips() -> None:
     assert found.trip.id == ref.id
     assert found.trip.distance_nm == pytest.approx(ref.distance_nm, rel=0.01)
     assert found.trip.distance_nm == pytest.approx(6.0 * 1800 / 3600, rel=0.02)
-    assert found.trip.end is not None and ref.end is not None
-    # without speed over ground, the speed comes from displacement over >= 30 s; the pure run
-    # has a fix every 2 s at rest, the recorder none (no change): the stop is found <= 1 min later
-    assert 0 <= (found.trip.end - ref.end).total_seconds() <= 60
-    assert len(found.points) > 150
+    # Without speed over ground a bucket's speed is its displacement over >= 30 s. The boat's
+    # last move is its fix at 08:34:58 (T0 + 2098 s). The pure run has a fix every 2 s at rest:
+    # its first 10 s bucket whose 30 s look-back starts at that fix is 08:35:20. The recorder has
+    # no change at rest: the feed samples the boat at the first stale tick (ticks every TICK_S
+    # from 07:59; stale STALE_S after the last fix: 08:36:00), and once one bucket after the
+    # last fix (08:35:08, whose look-back still moves), so the stop starts at that tick, 40 s on.
+    last_move = T0 + timedelta(seconds=2098)
+    assert ref.end == T0 + timedelta(minutes=35, seconds=20)
+    start, tick = T0 - timedelta(minutes=1), timedelta(seconds=TICK_S)  # the replay's ticks
+    stale = last_move + timedelta(seconds=STALE_S)
+    first_stale_tick = start + tick * math.ceil((stale - start) / tick)
+    assert found.trip.end == first_stale_tick == T0 + timedelta(minutes=36)
+    # one point per bucket under way: the start, 90 on the north-east leg (a fix every 2 s, 10 s
+    # buckets), 75 on the north leg (a lone latitude waits its 2 s for a longitude, and the next
+    # latitude comes then: a fix every 4 s, 12 s buckets), and the two samples at rest
+    assert [p.time for p in found.points[-2:]] == [
+        last_move + timedelta(seconds=10),
+        first_stale_tick,
+    ]
+    assert len(found.points) == 1 + 900 // 10 + 900 // 12 + 2 == 168
 
 
 def test_live_feed_samples_value_changes_only_when_the_position_is_stale() -> None:

@@ -94,33 +94,52 @@ def test_translations_match_strings_and_cover_every_entity() -> None:
     import importlib
     import pkgutil
 
-    from custom_components.victron_venus import descriptions
+    from homeassistant.const import Platform
+
+    from custom_components.victron_venus import descriptions, sources
+    from custom_components.victron_venus.descriptions import venus as venus_desc
     from custom_components.victron_venus.entity import (
         VictronBinarySensorEntityDescription,
         VictronSensorEntityDescription,
     )
+    from custom_components.victron_venus.sources.base import Source
 
     strings = _json(COMPONENT / "strings.json")
     assert _json(COMPONENT / "translations" / "en.json") == strings
     entity = strings["entity"]
-    rows = 0
+    checked: set[int] = set()  # ids of the rows checked (a row may sit in several tables)
+    used: set[int] = set()  # ids of the rows the platforms take
     for info in pkgutil.iter_modules(descriptions.__path__):
         module = importlib.import_module(f"{descriptions.__name__}.{info.name}")
         for table in vars(module).values():
             for row in table if isinstance(table, tuple) else ():
                 if isinstance(row, VictronSensorEntityDescription):
-                    rows += 1
+                    checked.add(id(row))
                     assert row.translation_key in entity["sensor"], row.key
                     for option in row.options or ():
                         assert option in entity["sensor"][row.translation_key]["state"], option
                 elif isinstance(row, VictronBinarySensorEntityDescription):
-                    rows += 1
+                    checked.add(id(row))
                     assert row.translation_key in entity["binary_sensor"], row.key
-    assert rows >= len(ve_desc.SENSORS) + len(ve_desc.BINARY_SENSORS)
+    # the rows the sensor and binary_sensor platforms take: every source's `tables`, and the
+    # Venus GX's rows per service type
+    for info in pkgutil.iter_modules(sources.__path__):
+        module = importlib.import_module(f"{sources.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Source):
+                for platform in (Platform.SENSOR, Platform.BINARY_SENSOR):
+                    used.update(id(row) for row in value.tables.get(platform, ()))
+    for by_type in (venus_desc.SENSORS, venus_desc.BINARY_SENSORS):
+        used.update(id(row) for rows in by_type.values() for row in rows)
+    # exactly the rows those platforms use were checked, none left out, none extra
+    assert checked == used
+    assert {id(row) for row in (*ve_desc.SENSORS, *ve_desc.BINARY_SENSORS)} <= checked
 
 
-def test_strings_are_generated_from_the_tables() -> None:
-    """strings.json is what scripts/gen_strings.py writes (run it after changing a table)."""
+def test_en_json_is_a_copy_of_strings_json() -> None:
+    """strings.json is edited by hand; translations/en.json (what Home Assistant reads for a
+    custom integration) is its byte-for-byte copy, and `scripts/gen_strings.py --check` passes
+    (run `scripts/gen_strings.py` after editing strings.json)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -129,7 +148,9 @@ def test_strings_are_generated_from_the_tables() -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert _json(COMPONENT / "strings.json") == json.loads(json.dumps(module.strings()))
+    strings = (COMPONENT / "strings.json").read_bytes()
+    assert (COMPONENT / "translations" / "en.json").read_bytes() == strings
+    assert module.main(["--check"]) == 0
 
 
 def test_every_config_flow_step_has_data_descriptions() -> None:

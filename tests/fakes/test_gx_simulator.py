@@ -18,6 +18,7 @@ import ssl
 import sys
 import threading
 import time
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -35,7 +36,7 @@ from custom_components.victron_venus.protocol.venus import (
     write_payload,
     write_topic,
 )
-from tests.fakes import mosquitto
+from tests.fakes import gx_simulator, mosquitto
 from tests.fakes.gx_simulator import GxSimulator, GxSimulatorError, load_recording, no_delay
 from tests.fakes.mosquitto import (
     MosquittoBroker,
@@ -253,16 +254,53 @@ async def test_suppress_republish_does_not_republish(gx: GxSimulator, probe: Pro
     assert change.payload == b'{"value":87.5}'
 
 
+class _DrivenClock:
+    """The GX simulator's clock, driven by its own timers: `time()` stands in for its event
+    loop's and `sleep()` for asyncio's, and a sleep moves the clock on by exactly its delay. The
+    simulator then counts scheduled ticks, whatever the machine's load does to real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.now += delay
+        await asyncio.sleep(0)  # a real loop turn: the published heartbeat goes out
+        return result
+
+
+class _Through:
+    """`target` with some attributes replaced (the rest passed through)."""
+
+    def __init__(self, target: Any, **replaced: Any) -> None:
+        self._target = target
+        self.__dict__.update(replaced)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+
 async def test_heartbeat_while_alive_and_not_after_timeout(
-    broker: MosquittoBroker, probe: Probe
+    broker: MosquittoBroker, probe: Probe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with GxSimulator(HOST, broker.port, keepalive_timeout=0.6, heartbeat_interval=0.1) as gx:
+    clock = _DrivenClock()
+    heartbeat = f"N/{PORTAL}/heartbeat"
+    async with GxSimulator(
+        HOST, broker.port, keepalive_timeout=0.5, heartbeat_interval=0.125
+    ) as gx:
+        monkeypatch.setattr(gx, "_loop", _Through(gx._loop, time=clock.time))
+        monkeypatch.setattr(gx_simulator, "asyncio", _Through(asyncio, sleep=clock.sleep))
         probe.publish(keepalive_topic(PORTAL), keepalive_payload(suppress_republish=True))
-        beat = await probe.wait_for(_is(f"N/{PORTAL}/heartbeat"))
+        beat = await probe.wait_for(_is(heartbeat))
         assert abs(json.loads(beat.payload)["value"] - time.time()) < 5
-        await asyncio.sleep(0.8)
+        # one at once and one every 0.125 s while the 0.5 s keep-alive lasts: at 0, 0.125, 0.25
+        # and 0.375 s (binary fractions: the sums are exact)
+        await probe._until(lambda: probe.topics().count(heartbeat) == 4)
+        assert clock.now == 0.5
         assert not gx.alive
-        assert 3 <= gx.heartbeats <= 8
+        assert gx.heartbeats == 4
         seen = len(probe.messages)
         gx.set_value("battery/275/Soc", 12)  # not alive: not published
         await asyncio.sleep(0.4)

@@ -369,9 +369,21 @@ def test_parser_object_counts_and_learns_portal() -> None:
 
 
 def test_topic_cache_is_bounded() -> None:
-    for i in range(venus._TOPIC_CACHE_MAX + 10):
+    """Past its bound the cache starts afresh. Every topic here has the same length (instances
+    10000-60009), so each entry has the same estimated size and the cache holds `capacity`
+    entries: its count bound, or as many as fit in TOPIC_CACHE_MAX_BYTES when fewer (here the
+    byte bound comes first: 43,690 entries of 384 bytes)."""
+    venus._TOPIC_CACHE.clear()  # module state: start empty whatever ran before
+    n = venus._TOPIC_CACHE_MAX + 10
+    parse_message(f"N/{PORTAL}/battery/10000/Soc", b'{"value":1}')
+    entries, entry_bytes = venus.topic_cache_info()
+    assert entries == 1
+    capacity = min(venus._TOPIC_CACHE_MAX, venus.TOPIC_CACHE_MAX_BYTES // entry_bytes)
+    for i in range(10001, 10000 + n):
         parse_message(f"N/{PORTAL}/battery/{i}/Soc", b'{"value":1}')
-    assert len(venus._TOPIC_CACHE) <= venus._TOPIC_CACHE_MAX
+    left = (n - 1) % capacity + 1  # the entries since the last fresh start
+    assert venus.topic_cache_info() == (left, left * entry_bytes)
+    assert (entry_bytes, capacity, left) == (384, 43_690, 6_320)
     message = parse_message(f"N/{PORTAL}/battery/7/Soc", b'{"value":1}')
     assert message is not None
     assert message.instance == 7
