@@ -615,6 +615,82 @@ async def add_mixed_bank(client: HomeAssistantClient, timeout: float = 120) -> N
 # --- end of issue 13's block ---------------------------------------------------------------------
 
 
+# --- issue 10: control of the GX, the bank's charge limits to it -------------------------------
+
+#: the entity of the Multi's AC input 1 current limit (the --check write) and the values written:
+#: one within the limits the GX reports (max 50 A), one beyond them (refused before publishing)
+CURRENT_LIMIT_ENTITY = "number.house_inverter_charger_ac_input_1_current_limit"
+CONTROL_WRITES = (25.0, 60.0)
+CONTROL_DOMAINS = ("number.", "select.", "switch.", "button.", "time.")
+
+
+async def _options_entry(
+    client: HomeAssistantClient, field_name: str, title: str | None = None
+) -> str | None:
+    """The entry (titled `title`, if given) whose options form has `field_name`: the GX's has
+    control, a bank's gx_limits. Each options flow looked at is closed again."""
+    for entry in await client.entries():
+        if title is not None and entry.get("title") != title:
+            continue
+        flow = await client._json(
+            "POST", "/api/config/config_entries/options/flow", json={"handler": entry["entry_id"]}
+        )
+        names = [field["name"] for field in flow.get("data_schema", [])]
+        await client._json("DELETE", f"/api/config/config_entries/options/flow/{flow['flow_id']}")
+        if field_name in names:
+            return str(entry["entry_id"])
+    return None
+
+
+async def enable_control(client: HomeAssistantClient) -> None:
+    """Turn the GX's Control option on and have the bank send its charge limits to the GX."""
+    gx_entry = await _options_entry(client, "control")
+    if gx_entry is None:
+        raise RuntimeError("no entry has the Control option (the GX)")
+    result = await client.options_flow(gx_entry, {"control": True})
+    log(f"options flow GX: Control on ({result['type']})")
+    bank_entry = await _options_entry(client, "gx_limits", BANK_NAME)
+    if bank_entry is not None:
+        result = await client.options_flow(bank_entry, {"gx_limits": gx_entry})
+        log(f"options flow {BANK_NAME!r}: send charge limits to the GX ({result['type']})")
+
+
+async def check_control(client: HomeAssistantClient) -> bool:
+    """--check: print the control entities with their states, then one write the GX confirms
+    (the Multi's AC input current limit) and one refused as out of range; True when both went
+    as they should."""
+    rows = [row for row in await client.entity_rows() if row[1].startswith(CONTROL_DOMAINS)]
+    print("\ncontrol entities (Control on):")
+    for device, entity, state, unit in sorted(rows):
+        print(f"  {device:<28} {entity:<62} {state:>12} {unit}")
+    good, bad = CONTROL_WRITES
+    confirmed = refused = False
+    try:
+        await client._json(
+            "POST",
+            "/api/services/number/set_value",
+            json={"entity_id": CURRENT_LIMIT_ENTITY, "value": good},
+        )
+        state = await client._json("GET", f"/api/states/{CURRENT_LIMIT_ENTITY}")
+        confirmed = float(state["state"]) == good
+        print(f"write {CURRENT_LIMIT_ENTITY} = {good:g} A: confirmed, state {state['state']}")
+    except RuntimeError as err:
+        print(f"write {CURRENT_LIMIT_ENTITY} = {good:g} A: FAILED: {err}")
+    try:
+        await client._json(
+            "POST",
+            "/api/services/number/set_value",
+            json={"entity_id": CURRENT_LIMIT_ENTITY, "value": bad},
+        )
+        print(f"write {CURRENT_LIMIT_ENTITY} = {bad:g} A: NOT refused")
+    except RuntimeError as err:
+        refused = "HTTP 400" in str(err)
+        state = await client._json("GET", f"/api/states/{CURRENT_LIMIT_ENTITY}")
+        print(f"write {CURRENT_LIMIT_ENTITY} = {bad:g} A: refused ({err}); state {state['state']}")
+    print(flush=True)
+    return bool(rows) and confirmed and refused
+
+
 def port_is_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:`port` and it can be bound."""
     with socket.socket() as sock:
@@ -955,6 +1031,7 @@ async def running(
             await add_jbd(client, jbd_devices, reused > 0)
             await add_ble_battery(client)  # issue 13
             await add_mixed_bank(client)  # issue 13
+            await enable_control(client)  # issue 10
             await install_dashboard(client)
             rows = await wait_live(client, live_timeout, process, need_trip=need_trip)
             yield Live(demo, client, process, log_file, rows, gx, broker, replays, reused)
@@ -1000,6 +1077,9 @@ async def run(demo: Demo) -> int:
             setting_up = False
             print_table(live.rows)
             if demo.check:
+                if not await check_control(live.client):  # issue 10
+                    log("FAILED: the control check")
+                    return 1
                 log(f"check passed: {len(live.rows)} live entities")
                 return 0
             log(f"Home Assistant is at http://localhost:{demo.port}  user: demo  password: victron")

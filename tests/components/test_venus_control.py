@@ -150,6 +150,8 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
 RECORDING_CONTROLS = {
     ("select", f"{PORTAL}_vebus_274_Mode"): "on",
     ("number", f"{PORTAL}_vebus_274_Ac/In/1/CurrentLimit"): "30.0",
+    ("number", f"{PORTAL}_vebus_274_Settings/AssistCurrentBoostFactor"): "2.0",
+    ("switch", f"{PORTAL}_controls_settings/0/Settings/CGwacs/OvervoltageFeedIn"): STATE_OFF,
     ("switch", f"{PORTAL}_solarcharger_288_Mode"): STATE_ON,
     ("select", f"{PORTAL}_controls_settings/0/Settings/CGwacs/BatteryLife/State"): (
         "optimized_with_battery_life"
@@ -568,7 +570,7 @@ def test_every_control_row_has_its_name_and_option_labels() -> None:
             for option in getattr(row, "options", None) or ():
                 assert option in entity[platform][row.translation_key]["state"], option
             checked += 1
-    assert checked == 40  # vebus and multi share their table
+    assert checked == 43  # vebus and multi share their table
     for key in (
         "control_not_confirmed",
         "control_not_connected",

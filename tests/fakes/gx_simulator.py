@@ -79,7 +79,8 @@ ITEM_LIMITS: dict[str, tuple[float | None, float | None]] = {
 WRITABLE = re.compile(
     r"settings/0/Settings/.+"
     r"|(vebus|multi)/\d+/(Mode|Ac/In/[12]/CurrentLimit|Ac/ActiveIn/CurrentLimit"
-    r"|Hub4/L[123]/AcPowerSetpoint|Hub4/Disable(Charge|FeedIn)|Ess/AcPowerSetpoint)"
+    r"|Hub4/L[123]/AcPowerSetpoint|Hub4/Disable(Charge|FeedIn)|Ess/AcPowerSetpoint"
+    r"|Settings/AssistCurrentBoostFactor)"
     r"|(inverter|charger|solarcharger|dcdc)/\d+/Mode"
     r"|system/0/Relay/[01]/State"
     r"|generator/\d+/(ManualStart|ManualStartTimer|AutoStartEnabled|ServiceCounterReset)"

@@ -307,6 +307,16 @@ INVERTER_CHARGER_CONTROLS: tuple[VictronControlEntityDescription, ...] = (
         )
         for phase in ("L1", "L2", "L3")
     ),
+    number(
+        "Settings/AssistCurrentBoostFactor",
+        "assist_current_boost_factor",
+        None,
+        None,
+        low=0.25,
+        high=3.5,
+        step=0.05,
+        integer=False,
+    ),
     switch("Hub4/DisableCharge", "ess_disable_charge", category=CONFIG),
     switch("Hub4/DisableFeedIn", "ess_disable_feed_in", category=CONFIG),
     number(
@@ -319,7 +329,8 @@ INVERTER_CHARGER_CONTROLS: tuple[VictronControlEntityDescription, ...] = (
         category=None,
     ),
 )
-"""Multi/Quattro (``vebus``) and Multi RS (``multi``)."""
+"""Multi/Quattro (``vebus``) and Multi RS (``multi``). The PowerAssist boost factor's static
+range is victron-mqtt's (0.25-3.5); the GX's own min/max win when it publishes them."""
 
 INVERTER_CONTROLS: tuple[VictronControlEntityDescription, ...] = (
     select("Mode", "inverter_mode", INVERTER_MODES),
@@ -398,6 +409,7 @@ GX_CONTROLS: tuple[VictronControlEntityDescription, ...] = (
         low=-1,
         high=100_000,
     ),
+    switch(f"{_CGWACS}/OvervoltageFeedIn", "ess_overvoltage_feed_in", category=CONFIG),
     number(
         f"{_SETUP}/MaxChargeCurrent",
         "dvcc_max_charge_current",
@@ -444,7 +456,8 @@ GX_CONTROLS: tuple[VictronControlEntityDescription, ...] = (
         accept_fn=lambda _value: frozenset({0, 1}),
     ),
 )
-"""The GX's own controls: ESS (mode, minimum SOC, grid setpoint, limit inverter power), DVCC
+"""The GX's own controls: ESS (mode, phase regulation, minimum SOC, grid setpoint, limit inverter
+power, feed-in of excess DC-coupled PV), DVCC
 (maximum charge current and voltage; -1 A and 0 V mean no limit), the GX's relays in manual
 mode, the generator start/stop (manual start, its run-for timer, auto start, service reset)."""
 
