@@ -267,8 +267,13 @@ async def test_a_restart_keeps_the_stored_limits_and_a_gx_with_control_off_is_an
     limits again (they are the bank's now): the stored ones stay. A GX with Control off is never
     written to: the bank raises the control_off issue."""
     rig = await _following_rig(hass, broker, gx)
+    writes = len(_writes(gx))
     assert await hass.config_entries.async_reload(rig.bank.entry_id)
+    rig.push()
+    await hass.async_block_till_done()
     assert rig.gx_limits() == (27.6, 1)
+    assert len(_writes(gx)) == writes  # the same limits are not written again
+    assert rig.link.written == (27.6, 1.0)
     assert rig.link.previous == {"gx": rig.gx_entry.entry_id, "voltage": 0, "current": 60}
     gx_entry = rig.gx_entry
     hass.config_entries.async_update_entry(gx_entry, options={"write_interval": 0})

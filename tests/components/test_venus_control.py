@@ -579,3 +579,22 @@ def test_every_control_row_has_its_name_and_option_labels() -> None:
         "control_out_of_range",
     ):
         assert strings["exceptions"][key]["message"]
+
+
+async def test_a_write_waiting_when_the_gx_entry_unloads_fails_at_once(
+    hass: HomeAssistant, fast: None, broker: MosquittoBroker, gx: GxSimulator
+) -> None:
+    """A write still waiting for the GX's echo when the entry unloads fails with 'not
+    connected' at once instead of waiting for a session that is gone."""
+    entry = await setup_entry(hass, broker, options=ON)
+    await _live(hass, entry, len(RECORDING_CONTROLS))
+    source = entry.runtime_data
+    gx.ignore_writes = True
+    row = next(r for r in rows.GX_CONTROLS if r.key == "system/0/Relay/0/State")
+    write = hass.async_create_task(source.async_write(source.control.gx_coordinator, row, 1))
+    await wait_for(lambda: bool(gx.ignored_writes), what="the write")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    with pytest.raises(HomeAssistantError) as err:
+        await write
+    assert err.value.translation_key == "control_not_connected"
+    assert source.control.log.as_list()[-1]["outcome"] == "control_not_connected"

@@ -13,7 +13,8 @@ option must be on too: with Control off nothing is ever published on W/.
   `MIN_INTERVAL` (30 s: a change within that waits for its end, and the latest limits go).
   Values are rounded down (0.01 V, 1 A): never above what the bank allows.
 * Before the first write, the GX's settings are read and stored (a Home Assistant Store per bank:
-  a restart does not mistake the bank's limits for the GX's own).
+  a restart does not mistake the bank's limits for the GX's own), and so are the limits last
+  written (a reload does not write the same ones again).
 * Stop, restore the stored settings and raise a repair issue (`bank_gx_<reason>`) when the bank
   loses a battery (`member_lost`), its data goes stale (no update for `STALE_AFTER` s:
   `stale`), the option is turned off or changed (`option_removed`, at the next start) or the
@@ -155,7 +156,11 @@ class BankGxLink:
         if stored is not None and stored.get("gx") != self.gx_entry_id:
             await self._async_restore(stored, OPTION_REMOVED)
             stored = None
-        self.previous = stored
+        self.previous = (
+            {k: v for k, v in stored.items() if k != "written"} if stored is not None else None
+        )
+        if stored is not None and isinstance(stored.get("written"), list):
+            self.written = (float(stored["written"][0]), float(stored["written"][1]))
         if self.enabled:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry.entry_id))
 
@@ -314,6 +319,8 @@ class BankGxLink:
             return
         self.written = wanted
         self.writes += 1
+        if self.previous is not None:  # a reload does not write the same limits again
+            await self._store.async_save({**self.previous, "written": list(wanted)})
         self.following = True
         self._cooldown = async_call_later(
             self.hass, MIN_INTERVAL, HassJob(self._cooled, cancel_on_shutdown=True)

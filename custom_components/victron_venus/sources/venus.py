@@ -213,8 +213,9 @@ class VenusSource(Source):
         )
 
     async def async_stop(self) -> None:
-        """Disconnect and stop every timer."""
+        """Disconnect and stop every timer; writes still waiting fail (not connected)."""
         await super().async_stop()
+        self.control.connection_lost()
         if self._unsub_tick is not None:
             self._unsub_tick()
             self._unsub_tick = None
