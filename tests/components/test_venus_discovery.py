@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 import json
+from typing import Any
 
-from homeassistant.config_entries import SOURCE_SSDP
+from homeassistant.config_entries import SOURCE_SSDP, ConfigFlowResult
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -48,11 +49,9 @@ async def pairing_server(tls_broker: MosquittoBroker) -> AsyncIterator[PairingSe
     await server.stop()
 
 
-async def _discover(hass: HomeAssistant, **kwargs: object) -> dict:
-    return await hass.config_entries.flow.async_init(  # type: ignore[return-value]
-        DOMAIN,
-        context={"source": SOURCE_SSDP},
-        data=advertisement(**kwargs),  # type: ignore[arg-type]
+async def _discover(hass: HomeAssistant, **kwargs: Any) -> ConfigFlowResult:
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_SSDP}, data=advertisement(**kwargs)
     )
 
 
@@ -160,7 +159,9 @@ async def test_token_pairing_with_the_gx(  # noqa: PLR0917
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "ssdp_token_pairing"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["errors"] == {"base": "pairing_refused"}
-    assert "HTTP 403: Pairing mode not enabled" in result["description_placeholders"]["details"]
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert "HTTP 403: Pairing mode not enabled" in placeholders["details"]
     pairing_server.press_pairing_button()
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
@@ -195,7 +196,9 @@ async def test_pairing_errors(
     pairing_server.press_pairing_button()
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["errors"] == {"base": "gx_cannot_connect"}
-    assert result["description_placeholders"]["details"].startswith("\n\nDetails: ")
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["details"].startswith("\n\nDetails: ")
 
 
 async def test_the_pairing_request_and_its_answers(
