@@ -64,45 +64,6 @@ BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
     binary("alert_member_unavailable", "alert_member_unavailable", BinarySensorDeviceClass.PROBLEM),
 )
 
-#: entity names (strings.json "entity" section; scripts/gen_strings.py merges them)
-NAMES: dict[str, dict[str, str]] = {
-    "sensor": {
-        "battery_voltage": "Battery voltage",
-        "battery_current": "Battery current",
-        "battery_power": "Battery power",
-        "state_of_charge": "State of charge",
-        "remaining_capacity": "Remaining capacity",
-        "nominal_capacity": "Nominal capacity",
-        "cell_count": "Cell count",
-        "lowest_temperature": "Lowest temperature",
-        "highest_temperature": "Highest temperature",
-        "lowest_cell_voltage": "Lowest cell voltage",
-        "lowest_cell_location": "Lowest cell",
-        "highest_cell_voltage": "Highest cell voltage",
-        "highest_cell_location": "Highest cell",
-        "cell_voltage_spread": "Cell voltage spread",
-        "largest_cell_delta": "Largest battery cell delta",
-        "largest_cell_delta_battery": "Battery with the largest cell delta",
-        "max_charge_voltage": "Maximum charge voltage",
-        "max_charge_current": "Maximum charge current",
-        "max_discharge_current": "Maximum discharge current",
-        "charged_energy": "Charged energy",
-        "discharged_energy": "Discharged energy",
-        "members_available": "Batteries available",
-        "bank_lacking": "Missing battery values",
-    },
-    "binary_sensor": {
-        "charge_mosfet": "Charge MOSFET",
-        "discharge_mosfet": "Discharge MOSFET",
-        "alert_soc_warning": "Low state of charge warning",
-        "alert_soc_alarm": "Low state of charge alarm",
-        "alert_cell_low": "Cell voltage below limit",
-        "alert_cell_high": "Cell voltage above limit",
-        "alert_imbalance": "Cell imbalance",
-        "alert_member_unavailable": "Battery unavailable",
-    },
-}
-
 # --- issue 10: the bank's charge limits to a GX (sources/bank_gx.py) ---
 
 GX_BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (

@@ -54,21 +54,3 @@ BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
     binary("charging", "battery_charging", BinarySensorDeviceClass.BATTERY_CHARGING),
     binary("heater", "heater", BinarySensorDeviceClass.HEAT, diagnostic=True),
 )
-
-#: entity names (strings.json "entity" section; scripts/gen_strings.py merges them)
-NAMES: dict[str, dict[str, str]] = {
-    "sensor": {
-        "state_of_health": "State of health",
-        "battery_runtime": "Runtime",
-        "stored_energy": "Stored energy",
-        "balance_current": "Balance current",
-        "heater_current": "Heater current",
-        "pack_count": "Packs",
-        "problem_code": "Problem code",
-    },
-    "binary_sensor": {
-        "bms_problem": "Problem",
-        "battery_charging": "Charging",
-        "heater": "Heater",
-    },
-}

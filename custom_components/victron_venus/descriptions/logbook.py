@@ -155,22 +155,3 @@ IMAGES: tuple[VictronImageEntityDescription, ...] = (
         attributes_fn=_attrs("efficiency_attributes"),
     ),
 )
-
-#: entity names by platform and translation key (scripts/gen_strings.py)
-NAMES: dict[str, dict[str, str]] = {
-    "sensor": {
-        "navigation_state": "Navigation state",
-        "trip_distance": "Trip distance",
-        "trip_duration": "Trip duration",
-        "trip_average_speed": "Trip average speed",
-        "trip_energy": "Trip energy",
-        "trip_wh_per_nm": "Trip energy per nautical mile",
-        "last_trip": "Last trip",
-        "total_distance": "Log",
-        "total_underway": "Time under way",
-        "total_engine_hours": "Engine hours",
-        "total_energy": "Propulsion energy",
-    },
-    "binary_sensor": {"under_way": "Under way"},
-    "image": {"efficiency_curve": "Efficiency curve"},
-}

@@ -170,10 +170,8 @@ class BankFlowMixin(ConfigFlow):
                 ),
                 probatio.Required(CONF_WIRING, default=defaults[CONF_WIRING]): SelectSelector(
                     SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=SERIES, label="Series"),
-                            SelectOptionDict(value=PARALLEL, label="Parallel"),
-                        ],
+                        options=[SERIES, PARALLEL],
+                        translation_key="wiring",
                         mode=SelectSelectorMode.LIST,
                     )
                 ),
@@ -377,119 +375,6 @@ class BankFlowMixin(ConfigFlow):
         return self.async_show_form(
             step_id="reconfigure_bank", data_schema=self._bank_schema(defaults), errors=errors
         )
-
-
-BANK_DATA = {
-    "name": "Name",
-    "members": "Batteries",
-    "entity_batteries": "Other batteries (as entities)",
-    "wiring": "Wiring",
-}
-BANK_DATA_DESCRIPTION = {
-    "name": "The bank's device name, e.g. House bank.",
-    "members": "JBD and Bluetooth batteries of this integration, and the battery services of "
-    "your Venus GX.",
-    "entity_batteries": "How many batteries that Home Assistant already has (from any "
-    "integration: Victron BLE, BMS_BLE, ESPHome, ...) to add by their entities, one step each.",
-    "wiring": "Series: the batteries' voltages add (e.g. two 12 V batteries for 24 V). "
-    "Parallel: their capacities and currents add.",
-}
-ENTITY_DATA = {
-    "name": "Name",
-    "voltage": "Voltage",
-    "current": "Current",
-    "soc": "State of charge",
-    "power": "Power",
-    "remaining_capacity": "Remaining capacity",
-    "nominal_capacity": "Nominal capacity",
-    "temperature": "Temperature",
-    "cell_min": "Lowest cell voltage",
-    "cell_max": "Highest cell voltage",
-}
-ENTITY_DATA_DESCRIPTION = {
-    "name": "The battery's name in the bank's sensors and alerts.",
-    "voltage": "Required: the battery's voltage sensor (V or mV).",
-    "current": "Required: its current sensor (A or mA; negative while discharging).",
-    "soc": "Required: its state of charge sensor (%).",
-    "power": "Optional: its power sensor (W or kW; positive while charging). Without it: "
-    "voltage x current.",
-    "remaining_capacity": "Optional: remaining capacity (Ah). Without both capacities the "
-    "bank's capacities are unknown and its parallel state of charge is the plain average.",
-    "nominal_capacity": "Optional: nominal (installed) capacity (Ah).",
-    "temperature": "Optional: battery temperature (for the charge limits' derating).",
-    "cell_min": "Optional: lowest cell voltage (with the highest: cell monitor and cell alerts).",
-    "cell_max": "Optional: highest cell voltage.",
-}
-
-#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
-STRINGS: dict[str, Any] = {
-    "menu": {"bank": "Battery bank (two or more batteries combined)"},
-    "step": {
-        "bank": {
-            "title": "Battery bank",
-            "description": "Combine batteries into one virtual battery, wired as they are: "
-            "JBD and Bluetooth batteries, your GX's battery services and batteries Home Assistant "
-            "already has, mixed as you like.",
-            "data": BANK_DATA,
-            "data_description": BANK_DATA_DESCRIPTION,
-        },
-        "bank_entities": {
-            "title": "Other battery {index} of {count}",
-            "description": "A battery Home Assistant already has, given as its sensors.",
-            "data": ENTITY_DATA,
-            "data_description": ENTITY_DATA_DESCRIPTION,
-        },
-        "bank_capacity": {
-            "title": "Battery capacities",
-            "description": "Leave a field empty to use the capacity the BMS reports. Give the "
-            "real capacity (Ah) of a battery whose BMS is set up wrong or that has aged:\n"
-            "{batteries}",
-            "data": {f"capacity_{n}": f"Battery {n} capacity" for n in range(1, MAX_MEMBERS + 1)},
-            "data_description": {
-                f"capacity_{n}": f"Capacity of battery {n} in Ah (empty: the BMS value)."
-                for n in range(1, MAX_MEMBERS + 1)
-            },
-        },
-        "reconfigure_bank": {
-            "title": "Reconfigure the battery bank",
-            "description": "Change the batteries, how they are wired, or the name.",
-            "data": BANK_DATA,
-            "data_description": BANK_DATA_DESCRIPTION,
-        },
-    },
-    "error": {
-        "member_count": f"Choose at least two batteries (at most {MAX_MEMBERS}).",
-        "unknown_member": "One of the chosen batteries no longer exists.",
-        "entity_not_found": "There is no such entity.",
-        "entity_taken": "This voltage sensor is already another battery of this bank.",
-    },
-}
-
-OPTIONS_STRINGS: dict[str, Any] = {
-    "data": {
-        "soc_warning": "Low state of charge warning",
-        "soc_alarm": "Low state of charge alarm",
-        "cell_low": "Cell voltage low limit",
-        "cell_high": "Cell voltage high limit",
-        "imbalance": "Cell imbalance limit",
-        "max_charge_current": "Maximum charge current per battery",
-        "max_discharge_current": "Maximum discharge current per battery",
-    },
-    "data_description": {
-        "soc_warning": "Battery banks: alert when the bank's state of charge is below this (%).",
-        "soc_alarm": "Battery banks: alarm when the bank's state of charge is below this (%).",
-        "cell_low": "Battery banks: alert when any cell is below this (V; LiFePO4: 2.9). Also "
-        "the floor of the maximum charge voltage.",
-        "cell_high": "Battery banks: alert when any cell is above this (V; LiFePO4: 3.45). Also "
-        "the per-cell target of the maximum charge voltage.",
-        "imbalance": "Battery banks: alert when cells differ by more than this (V). Series: "
-        "over all cells; parallel: inside one battery.",
-        "max_charge_current": "Battery banks: the most one battery may be charged with (A), "
-        "before derating near full cells and at low temperature.",
-        "max_discharge_current": "Battery banks: the most one battery may deliver (A), before "
-        "derating near empty cells and at extreme temperatures.",
-    },
-}
 
 
 # --- issue 10: send the bank's charge limits to a GX (sources/bank_gx.py) ---

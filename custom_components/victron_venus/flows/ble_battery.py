@@ -64,7 +64,7 @@ from .jbd import (
     password_field,
 )
 
-__all__ = ["OPTIONS_STRINGS", "STRINGS", "BLEBatteryFlowMixin", "options_fields"]
+__all__ = ["BLEBatteryFlowMixin", "options_fields"]
 
 #: probe error keys whose JBD wording does not fit other BMSes -> this type's own keys
 _ERROR_KEYS = {"no_response": "ble_no_response", "bad_data": "ble_bad_data"}
@@ -322,63 +322,3 @@ class BLEBatteryFlowMixin(JBDFlowMixin):
             errors=errors,
             description_placeholders={"name": entry.title},
         )
-
-
-PASSWORD_DESCRIPTION = (
-    "The password or PIN set in the battery's phone app, for BMSes that need a login "
-    "(ANT, Dometic, 123SmartBMS, Saftkiste, ...). Leave empty when none is set."
-)
-
-#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
-STRINGS: dict[str, Any] = {
-    "menu": {"ble_battery": "Bluetooth battery (other BMS brands: Daly, JK, ANT, Seplos, ...)"},
-    "step": {
-        "ble_battery": {
-            "title": "Bluetooth battery (other BMS brands)",
-            "description": "Choose a battery that Home Assistant's Bluetooth adapters or proxies "
-            "hear. JBD batteries are added as JBD batteries. Close the phone app first: most BMSes "
-            "take one connection at a time.",
-            "data": {"address": "Battery"},
-            "data_description": {
-                "address": "Heard batteries whose BMS family is supported (see the README).",
-            },
-        },
-        "ble_battery_password": {
-            "title": "Password of {name}",
-            "description": "A {family} can ask for a login.",
-            "data": {"password": "Password"},
-            "data_description": {"password": PASSWORD_DESCRIPTION},
-        },
-        "ble_battery_confirm": {
-            "title": "Battery found",
-            "description": "Set up {name} ({family}, {address})? Close the phone app first.",
-            "data": {"password": "Password"},
-            "data_description": {"password": PASSWORD_DESCRIPTION},
-        },
-        "reconfigure_ble_battery": {
-            "title": "Reconfigure {name}",
-            "description": "The {family} is read again before the change is saved.",
-            "data": {"password": "Password"},
-            "data_description": {"password": PASSWORD_DESCRIPTION},
-        },
-        "reauth_ble_battery_confirm": {
-            "title": "{name} rejected the password",
-            "description": "Enter the battery's password as set in its phone app.",
-            "data": {"password": "Password"},
-            "data_description": {"password": PASSWORD_DESCRIPTION},
-        },
-    },
-    "error": {
-        "ble_no_response": "The BMS did not answer. Is the phone app still connected? Some BMSes "
-        "(ANT for one) ignore every request after a wrong password: check it.",
-        "ble_bad_data": "The BMS answered, but not with data its family's protocol knows.",
-    },
-    "abort": {
-        "ble_no_devices_found": "No battery of a supported BMS brand is heard over Bluetooth. "
-        "Check that it is in range and that the phone app is closed. JBD batteries are added as "
-        "JBD batteries.",
-        "reauth_successful": "The new password works.",
-    },
-}
-
-OPTIONS_STRINGS: dict[str, Any] = {}

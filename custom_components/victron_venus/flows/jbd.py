@@ -55,14 +55,11 @@ from ..sources.jbd import (
     async_probe_serial,
     probe_error,
 )
-from .vedirect import SERIAL_ERRORS, async_list_ports, async_port_schema
+from .vedirect import async_list_ports, async_port_schema
 
 __all__ = [
     "NAME_PATTERNS",
-    "OPTIONS_STRINGS",
     "OUIS",
-    "PROBE_ERROR_STRINGS",
-    "STRINGS",
     "JBDFlowMixin",
     "is_jbd_advertisement",
     "is_jbd_name",
@@ -314,98 +311,3 @@ def _default_options(password: str | None) -> dict[str, Any]:
     if password:
         options[CONF_PASSWORD] = password
     return options
-
-
-PROBE_ERROR_STRINGS = {
-    **SERIAL_ERRORS,
-    "not_in_range": "No Bluetooth adapter or proxy hears this battery right now. Is it in range "
-    "and awake (some BMSes sleep at 0 A)?",
-    "cannot_connect": "Could not connect. The phone app may hold the battery's only connection, "
-    "or the Bluetooth proxy has no free connection slot.",
-    "not_jbd": "Connected, but this device has no JBD BMS service.",
-    "invalid_auth": "The battery's Bluetooth module rejected the password.",
-    "no_response": "The BMS did not answer. Newer Bluetooth modules answer only after a login: "
-    "enter the module's password (often 123456).",
-    "bad_data": "Data arrived but none of it was a valid JBD answer: a wrong baud rate (JBD uses "
-    "9600), noise on the line, or another program on the port.",
-}
-PASSWORD_DESCRIPTION = (
-    "Only for newer Bluetooth modules that need the FF AA login (the password you set in the "
-    "Xiaoxiang app; often 123456). Leave empty otherwise."
-)
-SERIAL_PORT_DESCRIPTION = (
-    "The serial port of the UART or RS485 adapter wired to the BMS (9600 baud). Prefer a "
-    "/dev/serial/by-id/ path."
-)
-
-#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
-STRINGS: dict[str, Any] = {
-    "menu": {"jbd": "JBD battery (Bluetooth or serial)"},
-    "step": {
-        "jbd": {
-            "title": "JBD battery",
-            "description": "How is Home Assistant connected to the battery's BMS?",
-            "menu_options": {
-                "jbd_bluetooth": "Bluetooth (local adapter or ESPHome proxy)",
-                "jbd_serial": "Serial (UART or RS485 adapter)",
-            },
-        },
-        "jbd_bluetooth": {
-            "title": "JBD battery over Bluetooth",
-            "description": "Choose a battery that Home Assistant's Bluetooth adapters or proxies "
-            "hear. Close the phone app first: the BMS takes one connection at a time.",
-            "data": {"address": "Battery", "password": "Password"},
-            "data_description": {
-                "address": "Batteries that advertise the JBD service or a JBD name.",
-                "password": PASSWORD_DESCRIPTION,
-            },
-        },
-        "bluetooth_confirm": {
-            "title": "JBD battery found",
-            "description": "Set up {name} ({address})? Close the phone app first.",
-            "data": {"password": "Password"},
-            "data_description": {"password": PASSWORD_DESCRIPTION},
-        },
-        "jbd_serial": {
-            "title": "JBD battery on a serial port",
-            "description": "Choose the port of the adapter wired to the BMS, or type its path.",
-            "data": {"serial_port": "Serial port"},
-            "data_description": {"serial_port": SERIAL_PORT_DESCRIPTION},
-        },
-        "reconfigure_jbd": {
-            "title": "Reconfigure {name}",
-            "description": "A serial battery can move to another port; a Bluetooth battery can "
-            "get a new password. The battery is read again before the change is saved.",
-            "data": {"serial_port": "Serial port", "password": "Password"},
-            "data_description": {
-                "serial_port": SERIAL_PORT_DESCRIPTION,
-                "password": PASSWORD_DESCRIPTION,
-            },
-        },
-    },
-    "error": PROBE_ERROR_STRINGS,
-    "abort": {
-        "no_devices_found": "No JBD battery is heard over Bluetooth. Check that it is in range "
-        "and that the phone app is closed, or add it by serial port.",
-        "not_supported": "This Bluetooth device is not a JBD battery.",
-    },
-}
-
-OPTIONS_STRINGS: dict[str, Any] = {
-    "data": {
-        "poll_interval": "Poll interval",
-        "keep_connection": "Keep the Bluetooth connection",
-        "password": "Password",
-    },
-    "data_description": {
-        "poll_interval": "JBD and Bluetooth batteries: seconds between two readings of the BMS "
-        "(2-300). "
-        "Energy is integrated at this rate.",
-        "keep_connection": "Batteries over Bluetooth: stay connected between readings "
-        "(faster, fewer logins). Turn off when an ESPHome proxy runs out of connection slots: "
-        "the battery is then connected only while it is read.",
-        "password": "Batteries over Bluetooth: the login password (JBD: the FF AA password of "
-        "newer modules; ANT, Dometic, 123SmartBMS: as set in the phone app). Leave empty for a "
-        "BMS that needs none.",
-    },
-}

@@ -21,7 +21,6 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -112,10 +111,8 @@ def logbook_schema(defaults: dict[str, Any]) -> probatio.Schema:
         probatio.Required(CONF_POWER_KIND, default=defaults.get(CONF_POWER_KIND, POWER_PROPULSION))
     ] = SelectSelector(
         SelectSelectorConfig(
-            options=[
-                SelectOptionDict(value=POWER_PROPULSION, label="Propulsion power"),
-                SelectOptionDict(value=POWER_BATTERY, label="Battery power"),
-            ],
+            options=[POWER_PROPULSION, POWER_BATTERY],
+            translation_key="power_kind",
             mode=SelectSelectorMode.LIST,
         )
     )
@@ -225,123 +222,3 @@ class LogbookFlowMixin(ConfigFlow):
         return self.async_show_form(
             step_id="reconfigure_logbook", data_schema=logbook_schema(defaults), errors=errors
         )
-
-
-LOGBOOK_DATA = {
-    "name": "Name",
-    "position": "Position",
-    "longitude": "Longitude sensor",
-    "speed": "Speed over ground",
-    "power": "Power",
-    "power_kind": "The power is",
-    "engine": "Engine running",
-    "anchor": "Anchor alarm",
-    "conditions": "Conditions to record",
-}
-LOGBOOK_DATA_DESCRIPTION = {
-    "name": "The logbook's device name, e.g. your boat's name.",
-    "position": "A device tracker with a GPS position (e.g. the GPS of a Venus GX), or a "
-    "latitude sensor (then also choose the longitude sensor).",
-    "longitude": "Only with a latitude sensor as the position: the longitude sensor.",
-    "speed": "Optional: speed over ground, in any speed unit. Without it the speed is derived "
-    "from the positions.",
-    "power": "Optional: the power of the propulsion motor (best), or the battery power. Gives "
-    "each trip's energy, Wh per nautical mile and the efficiency curve.",
-    "power_kind": "Propulsion power counts positive while the motor draws. Battery power follows "
-    "Victron's sign (positive while charging); the logbook takes its negative as drawn power.",
-    "engine": "Optional: on while the engine runs (a binary sensor, switch, or an RPM or power "
-    "sensor: running above 0). Gives engine hours and a faster start and stop.",
-    "anchor": "Optional: on while the anchor alarm is set. The boat counts as anchored, and no "
-    "trip starts while it is set.",
-    "conditions": "Optional: wind, weather or any other entities whose states are recorded at the "
-    "start and the end of every trip.",
-}
-EXPORT_SECTION = {
-    "name": "Battery entities for the CSV export",
-    "description": "The CSV export has the columns soc, current and voltage: choose their "
-    "entities.",
-    "data": {"soc": "State of charge", "current": "Battery current", "voltage": "Battery voltage"},
-    "data_description": {
-        "soc": "State of charge (%).",
-        "current": "Battery current (A).",
-        "voltage": "Battery voltage (V).",
-    },
-}
-
-#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
-STRINGS: dict[str, Any] = {
-    "menu": {"logbook": "Logbook (trips from GPS, speed, power and engine)"},
-    "step": {
-        "logbook": {
-            "title": "Logbook",
-            "description": "The logbook records every trip by itself: start, end, route, "
-            "distance, time under way, engine hours, energy and how much power each speed "
-            "costs. Choose where the boat's position comes from, and whatever else you have.",
-            "data": LOGBOOK_DATA,
-            "data_description": LOGBOOK_DATA_DESCRIPTION,
-            "sections": {"export": EXPORT_SECTION},
-        },
-        "reconfigure_logbook": {
-            "title": "Reconfigure the logbook",
-            "description": "Change the entities or the name. The recorded trips stay.",
-            "data": LOGBOOK_DATA,
-            "data_description": LOGBOOK_DATA_DESCRIPTION,
-            "sections": {"export": EXPORT_SECTION},
-        },
-    },
-    "error": {
-        "entity_not_found": "There is no such entity.",
-        "no_position": "This entity has no position now (a device tracker needs latitude and "
-        "longitude attributes; sensors need numbers in range).",
-        "longitude_required": "A latitude sensor needs its longitude sensor.",
-        "longitude_unexpected": "A device tracker carries the whole position: leave the "
-        "longitude sensor empty.",
-        "speed_unit": "This sensor has no speed unit (kn, m/s, km/h...).",
-        "power_unit": "This sensor has no power unit (W or kW).",
-    },
-}
-
-OPTIONS_STRINGS: dict[str, Any] = {
-    "data": {
-        "start_distance": "Start: distance from the rest point",
-        "start_speed": "Start: speed",
-        "start_hold": "Start: speed held for",
-        "stop_radius": "Stop: radius",
-        "stop_speed": "Stop: speed",
-        "stop_window": "Stop: time within the radius",
-        "merge_gap": "Merge trips separated by less than",
-        "merge_distance": "Merge trips closer than",
-        "data_gap": "End a trip after a data gap of",
-        "min_trip_distance": "Shortest trip (distance)",
-        "min_trip_duration": "Shortest trip (time)",
-        "max_speed": "Reject fixes faster than",
-        "engine_power": "Engine running above",
-        "house_load": "House load",
-        "fit_max_speed": "Fit the cube law up to",
-    },
-    "data_description": {
-        "start_distance": "Logbooks: a trip starts when the boat is this far from where it "
-        "rested (m).",
-        "start_speed": "Logbooks: ... or when it keeps at least this speed (kn) ...",
-        "start_hold": "Logbooks: ... for this long (s), having moved at least 50 m.",
-        "stop_radius": "Logbooks: the boat stops when every position of the stop time lies "
-        "within this radius (m) ...",
-        "stop_speed": "Logbooks: ... and its median speed is at most this (kn). Also the speed "
-        "below which switching the engine off stops the trip at once.",
-        "stop_window": "Logbooks: the stop time (min).",
-        "merge_gap": "Logbooks: a stop shorter than this (min) stays inside the trip (locks, "
-        "bridges, fuel dock); a longer one ends it. A trip ends this long after arrival.",
-        "merge_distance": "Logbooks: ... when the boat leaves within this distance (m) of the "
-        "stop.",
-        "data_gap": "Logbooks: no position for this long (min) ends the open trip at its last fix.",
-        "min_trip_distance": "Logbooks: shorter trips are dropped (nautical miles).",
-        "min_trip_duration": "Logbooks: trips shorter than this (min) are dropped.",
-        "max_speed": "Logbooks: a position implying a higher speed (kn) is a GPS jump.",
-        "engine_power": "Logbooks without an engine entity: the engine counts as running while "
-        "the power drawn is at least this (W). 0: off.",
-        "house_load": "Logbooks: the power the boat draws besides propulsion (W), for the most "
-        "economical speed. 0: unknown (estimated from the data when the power is battery power).",
-        "fit_max_speed": "Logbooks: the efficiency curve fits P = a·v³ on the speeds up to this "
-        "(kn), about 0.8 x hull speed, below the wall where power climbs steeply. 0: every speed.",
-    },
-}

@@ -29,7 +29,6 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -40,7 +39,7 @@ from homeassistant.helpers.selector import (
 import probatio
 
 from ..const import CONF_ENTRY_TYPE, CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, EntryType
-from ..descriptions.venus import SERVICE_TYPE_NAMES, SERVICE_TYPES
+from ..descriptions.venus import SERVICE_TYPES
 from ..sources.venus import (
     CONF_PORTAL_ID,
     CONF_SERVICE_TYPES,
@@ -80,13 +79,6 @@ CONNECTION_FIELDS = (
     CONF_PASSWORD,
     CONF_PROTOCOL,
 )
-TLS_LABELS = {
-    TlsMode.OFF: "Off (plain MQTT, port 1883)",
-    TlsMode.INSECURE: "TLS without certificate check (port 8883)",
-    TlsMode.CA: "TLS, certificate signed by my CA (port 8883)",
-    TlsMode.PINNED: "TLS, pinned certificate fingerprint (port 8883)",
-}
-PROTOCOL_LABELS = {MqttProtocol.V311: "MQTT 3.1.1", MqttProtocol.V5: "MQTT 5"}
 #: fields whose values never go back to the frontend (as a default or a suggested value)
 SECRET_FIELDS = frozenset({CONF_PASSWORD})
 
@@ -100,11 +92,11 @@ def _suggested(values: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, 
     }
 
 
-def _select(labels: dict[Any, str]) -> SelectSelector:
+def _select(options: list[str], translation_key: str) -> SelectSelector:
+    """A dropdown of `options`, labelled by strings.json's selector.<translation_key>."""
     return SelectSelector(
         SelectSelectorConfig(
-            options=[SelectOptionDict(value=str(k), label=v) for k, v in labels.items()],
-            mode=SelectSelectorMode.DROPDOWN,
+            options=options, translation_key=translation_key, mode=SelectSelectorMode.DROPDOWN
         )
     )
 
@@ -117,14 +109,18 @@ def connection_schema(*, with_portal_id: bool) -> probatio.Schema:
         probatio.Required(CONF_PORT, default=DEFAULT_PORT): NumberSelector(
             NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
         ),
-        probatio.Required(CONF_TLS_MODE, default=TlsMode.OFF.value): _select(TLS_LABELS),
+        probatio.Required(CONF_TLS_MODE, default=TlsMode.OFF.value): _select(
+            [mode.value for mode in TlsMode], "tls_mode"
+        ),
         probatio.Optional(CONF_CA_CERT): TextSelector(TextSelectorConfig(multiline=True)),
         probatio.Optional(CONF_FINGERPRINT): text,
         probatio.Optional(CONF_USERNAME): text,
         probatio.Optional(CONF_PASSWORD): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
-        probatio.Required(CONF_PROTOCOL, default=MqttProtocol.V311.value): _select(PROTOCOL_LABELS),
+        probatio.Required(CONF_PROTOCOL, default=MqttProtocol.V311.value): _select(
+            [protocol.value for protocol in MqttProtocol], "mqtt_protocol"
+        ),
     }
     if with_portal_id:
         fields[probatio.Optional(CONF_PORTAL_ID)] = text
@@ -320,131 +316,10 @@ def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
         ): BooleanSelector(),
         probatio.Required(CONF_SERVICE_TYPES, default=list(current)): SelectSelector(
             SelectSelectorConfig(
-                options=[
-                    SelectOptionDict(value=service_type, label=SERVICE_TYPE_NAMES[service_type])
-                    for service_type in SERVICE_TYPES
-                ],
+                options=list(SERVICE_TYPES),
+                translation_key="service_types",
                 multiple=True,
                 mode=SelectSelectorMode.LIST,
             )
-        )
+        ),
     }
-
-
-_CONNECTION_DATA = {
-    CONF_HOST: "Host",
-    CONF_PORT: "Port",
-    CONF_TLS_MODE: "TLS",
-    CONF_CA_CERT: "CA certificate (PEM)",
-    CONF_FINGERPRINT: "Certificate fingerprint (SHA-256)",
-    CONF_USERNAME: "Username",
-    CONF_PASSWORD: "Password",
-    CONF_PROTOCOL: "MQTT version",
-}
-_CONNECTION_DESCRIPTIONS = {
-    CONF_HOST: "Address of the GX (Cerbo GX, Ekrano GX, Venus OS on a Raspberry Pi), e.g. "
-    "192.168.1.20 or venus.local. MQTT must be on: Settings → Integrations (or Services) → MQTT "
-    "access on the GX.",
-    CONF_PORT: "1883 for plain MQTT, 8883 for TLS.",
-    CONF_TLS_MODE: "A GX's certificate is self-signed: use 'without certificate check', or pin "
-    "its fingerprint, or give the CA that signed it. The security profile 'Secured' may turn "
-    "plain MQTT off.",
-    CONF_CA_CERT: "Only for 'signed by my CA': the CA certificate in PEM form (BEGIN "
-    "CERTIFICATE ...).",
-    CONF_FINGERPRINT: "Only for 'pinned': the SHA-256 fingerprint of the GX's certificate, "
-    "as openssl prints it (AB:CD:...) or as 64 hex digits.",
-    CONF_USERNAME: "Any name: the GX checks only the password. Leave empty if unsure.",
-    CONF_PASSWORD: "The GX's security-profile password (the one of the Remote Console); "
-    "empty when the profile is 'Unsecured'.",
-    CONF_PROTOCOL: "MQTT 3.1.1 works with every GX; MQTT 5 with Venus OS 3.20 and later.",
-}
-_CONNECTION_ERRORS = {
-    "gx_cannot_connect": "The GX could not be reached at that address and port.",
-    "tls_error": "TLS failed: the port and the TLS setting do not match (1883 plain, 8883 TLS), "
-    "or the certificate is not the pinned one or not signed by the CA.",
-    "gx_invalid_auth": "The GX refused the password (the security-profile password).",
-    "not_a_gx": "Connected, but no GX answered (nothing on N/+/system/0/Serial within 10 s). Is "
-    "this the GX's own broker with MQTT access on?",
-    "ca_required": "Paste the CA certificate (PEM) for this TLS mode.",
-    "invalid_fingerprint": "A SHA-256 fingerprint is 64 hexadecimal digits (colons allowed).",
-    "wrong_gx": "That broker has other GX devices but not the one with this portal ID.",
-}
-
-#: config-flow strings of these steps (merged into strings.json by scripts/gen_strings.py)
-STRINGS: dict[str, Any] = {
-    "menu": {"venus": "Venus GX (Cerbo GX, Ekrano GX, Venus OS) over MQTT"},
-    "step": {
-        "venus": {
-            "title": "Venus GX",
-            "description": "Connect to the MQTT broker of a Victron GX device. Every battery, "
-            "charger, inverter, GPS, tank and temperature sensor it knows becomes a device."
-            "{details}",
-            "data": {**_CONNECTION_DATA, CONF_PORTAL_ID: "Portal ID (optional)"},
-            "data_description": {
-                **_CONNECTION_DESCRIPTIONS,
-                CONF_PORTAL_ID: "The GX's VRM portal ID (Settings → VRM online portal). Only "
-                "needed when several GX devices share one broker; otherwise it is read from "
-                "the GX.",
-            },
-        },
-        "reauth_confirm": {
-            "title": "New GX password",
-            "description": "{name} refused the stored password. Enter the GX's "
-            "security-profile password.{details}",
-            "data": {CONF_USERNAME: "Username", CONF_PASSWORD: "Password"},
-            "data_description": {
-                CONF_USERNAME: _CONNECTION_DESCRIPTIONS[CONF_USERNAME],
-                CONF_PASSWORD: _CONNECTION_DESCRIPTIONS[CONF_PASSWORD],
-            },
-        },
-        "reconfigure_venus": {
-            "title": "Change the GX connection",
-            "description": "A new address, port, TLS setting or password for this GX.{details}",
-            "data": _CONNECTION_DATA,
-            "data_description": {
-                **_CONNECTION_DESCRIPTIONS,
-                CONF_PASSWORD: "Leave empty to keep the stored password (it is never shown). "
-                + _CONNECTION_DESCRIPTIONS[CONF_PASSWORD],
-            },
-        },
-    },
-    "error": _CONNECTION_ERRORS,
-    "abort": {
-        "wrong_gx": "That address has another GX (another portal ID).",
-        "reauth_successful": "The new password works.",
-    },
-}
-
-#: options strings of the Venus options (merged into strings.json)
-OPTIONS_STRINGS: dict[str, Any] = {
-    "data": {CONF_SERVICE_TYPES: "Service types"},
-    "data_description": {
-        CONF_SERVICE_TYPES: "Which of the GX's services become devices. Devices of a type "
-        "you remove are deleted.",
-    },
-}
-
-_LIMIT_ADVICE = (
-    "A real GX publishes far less, so something else is publishing on the GX's MQTT broker "
-    "(another MQTT client or a bridge writing `N/` topics), or the GX has a fault. Find and stop "
-    "that publisher (on the GX: Settings → Integrations → MQTT access shows whether the broker "
-    "is open to the network; the security profile 'Secured' asks for a password), then reload "
-    "{name} (Settings → Devices & services). At the next full publish of the GX, everything it "
-    "does not have is removed, and this issue goes away by itself once its own data fits."
-)
-
-#: repair issues of the Venus source (merged into strings.json by scripts/gen_strings.py)
-ISSUES: dict[str, Any] = {
-    "venus_too_many_devices": {
-        "title": "{name} publishes more than {limit} devices",
-        "description": "{name} published more than {limit} services that would each become a "
-        "device. No more devices are created for it; the devices it has keep working.\n\n"
-        + _LIMIT_ADVICE,
-    },
-    "venus_too_much_data": {
-        "title": "{name} publishes more than {limit} MiB of topics",
-        "description": "The topics {name} published take more than {limit} MiB. New topics are "
-        "dropped (counted in the diagnostics as topics_dropped); values of the topics already "
-        "known keep updating.\n\n" + _LIMIT_ADVICE,
-    },
-}
