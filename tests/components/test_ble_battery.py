@@ -173,7 +173,8 @@ async def test_each_family_from_discovery_to_every_cell_entity(
         assert device is not None
         assert device.model == expected["model"]
         assert (dr.CONNECTION_BLUETOOTH, address) in device.connections
-        assert bms.connects >= 1
+        # the confirm step's probe, then the first poll (the next is poll_interval, 10 s, away)
+        assert (bms.connects, source.polls) == (2, 1)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 

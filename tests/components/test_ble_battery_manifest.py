@@ -82,7 +82,9 @@ def test_every_library_advertisement_wakes_the_right_flow() -> None:
     matchers = script.matchers()
     unexpressed = {family for family, _pattern in script.unexpressed()}
     samples = bms_advertisements()
-    assert len(samples) > 150
+    # every family we offer has labelled advertisements (190 in aiobmsble 0.31.0; a patch
+    # release of the library may add some, so their number is not pinned)
+    assert {family for _adv, _address, family, _comments in samples} == set(FAMILIES)
     missed: list[tuple[str, str | None]] = []
     for adv, address, family, _comments in samples:
         if family not in FAMILIES:

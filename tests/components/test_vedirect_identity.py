@@ -347,9 +347,10 @@ async def test_a_bmv_is_known_by_its_pid_and_its_cable(
     await _wait_for(lambda: source.connection.connected and source.cable_serial == "CABLE0001")
     port = Port(device, replay, source)
     port.device.bytes_written = source.connection.bytes_received  # a new pty: count afresh
-    await port.send(3)
+    before = source.coordinator.updates
+    sent = await port.send(3)
     await hass.async_block_till_done()
-    assert source.coordinator.updates > 0
+    assert source.coordinator.updates == before + sent  # one push per record of the right cable
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id)) is None
     voltage = hass.states.get(_entity_id(hass, "0x203_CABLE0001_V"))
     assert voltage is not None

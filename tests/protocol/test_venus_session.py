@@ -344,7 +344,11 @@ def test_the_store_caps_bytes_and_drops_new_topics_beyond() -> None:
     events = _feed(session, ROWS, 1.0, "ha-1")
     assert events.count(LimitReached("too_much_data")) == 1
     store = session.store
-    assert store.topics_dropped > 0 and store.stored_bytes <= 100_000
+    # every value topic of the recording kept or dropped, once: 327 fit in 100,000 bytes
+    kept = len(store.topics(PORTAL))
+    assert kept + store.topics_dropped == len(_value_rows(ROWS)) == 2609
+    assert (kept, store.topics_dropped) == (327, 2282)
+    assert store.stored_bytes <= 100_000  # the cap (99,996 bytes used)
     assert store.stored_bytes == store.measure_stored_bytes()
     assert isinstance(store, ServiceStore)
 
