@@ -16,8 +16,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_WRITE_INTERVAL, DOMAIN, LEGACY_CONF_UPDATE_INTERVAL, entry_type
-from .coordinator import VictronConfigEntry
+from .const import (
+    CONF_RECORDING,
+    CONF_WRITE_INTERVAL,
+    DOMAIN,
+    LEGACY_CONF_UPDATE_INTERVAL,
+    entry_type,
+)
+from .coordinator import VictronConfigEntry, recording_of
 from .sources import source_class
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +46,11 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     becomes `write_interval`, its value unchanged; an entry without it keeps its options. A
     minor version, so a downgrade still loads the entry (with the default write interval). Home
     Assistant refuses an entry of a later major version before it gets here.
+
+    1.2 -> 1.3: the write policy becomes the option `recording`: "detailed" for an entry whose
+    write interval is 0 (it asked for every change, and keeps it), "balanced" (the default) for
+    every other entry; the write interval stays (the shortest time between two writes that are
+    not urgent). An entry that already has the option keeps it. A downgrade ignores the option.
     """
     if entry.version == 1 and entry.minor_version < 2:
         options = dict(entry.options)
@@ -47,6 +58,11 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
             options[CONF_WRITE_INTERVAL] = options.pop(LEGACY_CONF_UPDATE_INTERVAL)
         hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
         _LOGGER.debug("%s: config entry migrated to version 1.2", entry.title)
+    if entry.version == 1 and entry.minor_version < 3:
+        options = dict(entry.options)
+        options.setdefault(CONF_RECORDING, recording_of(options).value)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=3)
+        _LOGGER.debug("%s: config entry migrated to version 1.3", entry.title)
     return True
 
 

@@ -1,8 +1,8 @@
 """Config flow: one menu of entry types; each type's steps live in flows/<type>.py.
 
-The options flow is shared: every entry type has the write interval (how often an entity may
-write its state, and so a row to the recorder); a type may add its own fields through
-`options_fields(entry)`.
+The options flow is shared: every entry type has the recording policy (flows/recording.py) and
+the write interval (the shortest time between two writes of an entity, and so two recorder rows);
+a type may add its own fields through `options_fields(entry)`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .flows.bank import BankFlowMixin
 from .flows.ble_battery import BLEBatteryFlowMixin
 from .flows.jbd import JBDFlowMixin
 from .flows.logbook import LogbookFlowMixin
+from .flows.recording import recording_fields
 from .flows.vedirect import VEDirectFlowMixin
 from .flows.venus_discovery import VenusDiscoveryFlowMixin
 
@@ -112,6 +113,7 @@ class VictronVenusOptionsFlow(OptionsFlowWithReload):
         entry = self.config_entry
         current = entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
         fields: dict[Any, Any] = {
+            **recording_fields(entry),
             probatio.Required(CONF_WRITE_INTERVAL, default=current): NumberSelector(
                 NumberSelectorConfig(
                     min=0,
@@ -120,7 +122,7 @@ class VictronVenusOptionsFlow(OptionsFlowWithReload):
                     mode=NumberSelectorMode.BOX,
                     unit_of_measurement="s",
                 )
-            )
+            ),
         }
         extra = OPTION_FIELDS.get(entry_type(entry))
         if extra is not None:

@@ -13,8 +13,9 @@ MANUFACTURER: Final = "Victron Energy"
 
 #: The config entry version this code writes (the config flow's VERSION and MINOR_VERSION).
 #: 1.2: the option `update_interval` is called `write_interval` (`async_migrate_entry`).
+#: 1.3: the option `recording` (the write policy) is stored, taken from the write interval.
 CONFIG_ENTRY_VERSION: Final = 1
-CONFIG_ENTRY_MINOR_VERSION: Final = 2
+CONFIG_ENTRY_MINOR_VERSION: Final = 3
 
 CONF_ENTRY_TYPE: Final = "entry_type"
 CONF_SERIAL_PORT: Final = "serial_port"
@@ -24,6 +25,30 @@ CONF_WRITE_INTERVAL: Final = "write_interval"
 #: Default write interval in seconds.
 DEFAULT_WRITE_INTERVAL: Final = 5
 MAX_WRITE_INTERVAL: Final = 300
+
+
+class Recording(StrEnum):
+    """The write policy an entry's entities follow (option `recording`; entity.py decides).
+
+    detailed: every change, at most once per write interval (the behaviour before 1.3);
+    balanced: a change of the quantity's threshold, a large step at once, the current value at
+    the latest after the maximum silence, energy counters exact at every statistics period;
+    lean: as balanced with larger thresholds and a longer silence.
+    """
+
+    DETAILED = "detailed"
+    BALANCED = "balanced"
+    LEAN = "lean"
+
+
+#: Option: the write policy (a `Recording`). Entries without it: `recording_of` (coordinator.py).
+CONF_RECORDING: Final = "recording"
+DEFAULT_RECORDING: Final = Recording.BALANCED
+
+#: Home Assistant's short-term statistics period (seconds): long-term statistics of a counter
+#: are built from its last state in each such period, so entity.py writes a changed counter
+#: before each period ends.
+STATISTICS_PERIOD: Final = 300
 
 #: The write interval's option key in entries before config entry version 1.2 (migrated by
 #: `async_migrate_entry`).

@@ -11,9 +11,11 @@ than the device's freshness timeout: 10 s for VE.Direct). The coordinator logs t
 the return once; a source that logs one loss for many devices (a GX lost) marks them without a
 reason, and then their return is not logged either.
 
-The write interval (option `write_interval`, seconds, default 5, 0 = every change) is how often
-an entity may write its state to Home Assistant, and so to the recorder; it is not a polling
-interval (Home Assistant's `update_interval`): every value still reaches the coordinator.
+The write interval (option `write_interval`, seconds, default 5) is the shortest time between two
+state writes of one entity that are not urgent, and so between two of its recorder rows; it is
+not a polling interval (Home Assistant's `update_interval`): every value still reaches the
+coordinator. The recording option (`recording`: detailed / balanced / lean, `recording_of`) says
+which changes are written at all; entity.py's write policy decides per quantity.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .const import CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL, DOMAIN, FRESHNESS_TIMEOUT
+from .const import (
+    CONF_RECORDING,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_RECORDING,
+    DEFAULT_WRITE_INTERVAL,
+    DOMAIN,
+    FRESHNESS_TIMEOUT,
+    Recording,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -90,6 +100,25 @@ def write_interval_of(entry: ConfigEntry) -> float:
     return float(entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL))
 
 
+def recording_of(options: Mapping[str, Any]) -> Recording:
+    """The write policy an entry's options ask for (`ConfigEntry.options`).
+
+    The option `recording` when set (an unknown value: the default); else, for entries that
+    have only the write interval (created before config entry version 1.3, or by a caller that
+    sets only the interval), detailed when the write interval is 0 (every change was asked
+    for) and balanced, the default, otherwise.
+    """
+    value = options.get(CONF_RECORDING)
+    if value is not None:
+        try:
+            return Recording(value)
+        except ValueError:
+            return DEFAULT_RECORDING
+    if float(options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)) <= 0:
+        return Recording.DETAILED
+    return DEFAULT_RECORDING
+
+
 class DeviceCoordinator(DataUpdateCoordinator[DeviceData]):
     """Latest values of one device, pushed by its source; no polling.
 
@@ -113,13 +142,16 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceData]):
         write_interval: float | None = None,
         freshness_timeout: float = FRESHNESS_TIMEOUT,
         update_interval: float | None = None,
+        recording: Recording | str | None = None,
     ) -> None:
         """Create the coordinator of the device with the stable `identifier` (its serial).
 
         `write_interval`: seconds between two state writes of one entity (0 = every change;
         default: the entry's option). `update_interval` is its old name, accepted for one
         release. `freshness_timeout`: seconds without a push before `async_check_fresh` marks
-        the device unavailable (math.inf: never).
+        the device unavailable (math.inf: never). `recording`: the write policy (default: the
+        entry's, `recording_of`; detailed when `write_interval` 0 is given and the entry sets
+        no policy).
         """
         super().__init__(
             hass, _LOGGER, config_entry=entry, name=str(device_info.get("name") or identifier)
@@ -132,6 +164,8 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceData]):
         self.write_interval = float(
             write_interval_of(entry) if write_interval is None else write_interval
         )
+        #: The write policy of its entities (entity.py).
+        self.recording = _recording(entry, recording, self.write_interval)
         self.freshness_timeout = freshness_timeout
         self.data = {}
         self.last_update_success = False
@@ -201,6 +235,18 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceData]):
 
     async def async_request_refresh(self) -> None:
         """Nothing to fetch: the source pushes (see `async_refresh`)."""
+
+
+def _recording(
+    entry: ConfigEntry, recording: Recording | str | None, write_interval: float
+) -> Recording:
+    """The coordinator's write policy: the given one, else the entry's (`recording_of`), where an
+    entry without the option follows the coordinator's own write interval."""
+    if recording is not None:
+        return Recording(recording)
+    if CONF_RECORDING in entry.options:
+        return recording_of(entry.options)
+    return recording_of({CONF_WRITE_INTERVAL: write_interval})
 
 
 @callback

@@ -5,10 +5,39 @@ into the device's `DeviceCoordinator` (coordinator.py, which also owns freshness
 rows of description tables (`descriptions/`), never classes per field, and do no I/O; an entity is
 available exactly when its coordinator is.
 
-Recorder-friendly writes (the write policy): an entity writes its state at most once per write
-interval (the entry's `write_interval` option, default 5 s; 0 = every change), always the latest
-value, and at once when availability or a discrete value (an enum state, error, alarm or a binary
-sensor) changes.
+The write policy (what reaches the state machine, and so the recorder) is decided here, per
+quantity, from the entry's recording option (const.Recording) and the row (`write_policy`):
+
+- at once: the first value, availability, a discrete value (an enum state, error, alarm, binary
+  sensor), attributes, a value that becomes or stops being a number, and a large step (ten
+  thresholds);
+- detailed: every other change, at most once per write interval (the entry's `write_interval`,
+  default 5 s; 0: every change at once), always the latest value (the behaviour before 1.3);
+- balanced (the default): a number is written when it has moved by its threshold from the
+  written value (at most once per write interval), or when the time-integral of its difference
+  from the written value reaches threshold x 60 s (a value that sits just under the threshold
+  is written within minutes, so hourly means stay true), and at the latest 15 minutes after it
+  changed (the maximum silence). Thresholds by device class (`CLASS_THRESHOLDS`): two displayed
+  steps (10^-suggested_display_precision), and for noisy quantities a part of the value:
+
+  | class | threshold (balanced) |
+  |---|---|
+  | voltage | 2 steps or 0.1 % (a 12 V battery: 0.02 V; a cell: 3 mV; mains: 0.23 V) |
+  | current, power, apparent power | 5 steps or 1 % (0.05 A, 5 W; 1 % above 5 A / 500 W) |
+  | battery (state of charge) | 1 step (0.1 % or 1 %, as displayed) |
+  | temperature, humidity, pressure, frequency, speed, distance, volume | 2 steps |
+  | duration | 2 steps or 1 % |
+  | any other number with a display precision | 2 steps |
+  | a number without display precision or class | every change |
+
+  A row may name its own (`write_threshold`, `write_relative`, in its native unit);
+- lean: as balanced with five times the thresholds, threshold x 300 s and one hour of silence;
+- energy counters and every other sum (state class total_increasing or total) are exact in
+  every policy: long-term statistics take a sum's last state in each 5-minute statistics period,
+  so a counter that changed is written 2 s before each period ends (`PeriodEnds`), and every
+  change in those last 2 s at once; a counter that falls (a daily yield's reset) writes its last
+  value before the fall and the new one at once. Between period ends balanced and lean write no
+  counter rows (detailed: every change, as before).
 
 Guarantees of the write path, for every source (they all write through `VictronEntity`):
 - A total_increasing counter never goes down (`is_monotonic`): a value lower than what the entity
@@ -31,6 +60,7 @@ Guarantees of the write path, for every source (they all write through `VictronE
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,13 +71,18 @@ from typing import Any, Final, cast
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.device_tracker.entity import TrackerEntityDescription
-from homeassistant.components.sensor import SensorEntityDescription, SensorStateClass
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntityDescription,
+    SensorStateClass,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .const import DOMAIN, STATISTICS_PERIOD, Recording
 from .coordinator import (
     DeviceCoordinator as DeviceCoordinator,  # noqa: PLC0414  (re-exported: see below)
     DeviceData as DeviceData,  # noqa: PLC0414
@@ -109,7 +144,9 @@ class VictronEntityDescription(EntityDescription):
     only); `discrete` entities write at once on change; `attributes_fn` gives the state
     attributes (small JSON-safe values; a change writes at once); `monotonic` says whether the
     value never goes down (default: a sensor whose state class is total_increasing; False for a
-    counter that resets by design, such as a day's yield).
+    counter that resets by design, such as a day's yield). `write_threshold` (native unit; 0:
+    every change) and `write_relative` (part of the value) replace the balanced threshold that
+    `write_policy` derives from the row's class and display precision (lean: five times them).
     """
 
     value_fn: Callable[[DeviceData], Any] | None = None
@@ -117,6 +154,8 @@ class VictronEntityDescription(EntityDescription):
     discrete: bool = False
     attributes_fn: Callable[[DeviceData], Mapping[str, Any] | None] | None = None
     monotonic: bool | None = None
+    write_threshold: float | None = None
+    write_relative: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +191,224 @@ def is_monotonic(description: EntityDescription) -> bool:
     return getattr(description, "state_class", None) == SensorStateClass.TOTAL_INCREASING
 
 
+# --- the write policy ---------------------------------------------------------------------------
+
+STEP_FACTOR: Final = 10.0
+"""A change of this many thresholds is a large step: written at once, whatever the interval."""
+
+LEAN_FACTOR: Final = 5.0
+"""Lean's thresholds are this many times balanced's."""
+
+CLOSING_SECONDS: Final = 2.0
+"""A changed counter is written this long before each statistics period ends, and every change of
+it at once from then until the period ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class WritePolicy:
+    """What of one entity's values reaches the state machine, and so the recorder.
+
+    `threshold` (native unit) and `relative` (part of |written value|): the larger of the two is
+    the change from the written value that is worth a write; both 0: every change.
+    `heartbeat`: seconds after the last write at which a value that differs from the written one
+    is written anyway (None: no limit). `area`: seconds; a value is also written when the
+    time-integral of its difference from the written value reaches threshold x area (0: off).
+    `counter`: a sum for long-term statistics, exact at every statistics period's end.
+    `noise`: the threshold is at least this many times the value's own noise (the mean absolute
+    difference of successive readings); `span`: at least this part of the value's range over the
+    last hour (so a quantity that moves far moves in fewer, larger steps: its hourly mean stays
+    within half of it).
+    """
+
+    threshold: float = 0.0
+    relative: float = 0.0
+    heartbeat: float | None = None
+    area: float = 0.0
+    counter: bool = False
+    noise: float = 0.0
+    span: float = 0.0
+
+    @property
+    def every_change(self) -> bool:
+        """Whether every change is worth a write (detailed, or a row without a threshold)."""
+        return self.threshold <= 0 and self.relative <= 0
+
+    def threshold_at(self, written: float, noise: float = 0.0, span: float = 0.0) -> float:
+        """The change worth a write from the written value `written`, for a value whose noise
+        (mean absolute difference of successive readings) and hourly range are as given."""
+        return max(
+            self.threshold, self.relative * abs(written), self.noise * noise, self.span * span
+        )
+
+
+CLASS_THRESHOLDS: Final[dict[str, tuple[float, float]]] = {
+    SensorDeviceClass.VOLTAGE: (2, 0.001),
+    SensorDeviceClass.CURRENT: (5, 0.01),
+    SensorDeviceClass.POWER: (5, 0.01),
+    SensorDeviceClass.APPARENT_POWER: (5, 0.01),
+    SensorDeviceClass.REACTIVE_POWER: (5, 0.01),
+    SensorDeviceClass.BATTERY: (1, 0.0),
+    SensorDeviceClass.DURATION: (2, 0.01),
+}
+"""Balanced thresholds per device class: (displayed steps, part of the value); the larger wins.
+Any other class, and rows without one, take two displayed steps (DEFAULT_STEPS)."""
+
+DEFAULT_STEPS: Final = 2.0
+
+FALLBACK_PRECISION: Final[dict[str, int]] = {
+    SensorDeviceClass.VOLTAGE: 2,
+    SensorDeviceClass.CURRENT: 2,
+    SensorDeviceClass.POWER: 0,
+    SensorDeviceClass.APPARENT_POWER: 0,
+    SensorDeviceClass.BATTERY: 0,
+    SensorDeviceClass.TEMPERATURE: 1,
+    SensorDeviceClass.DURATION: 0,
+}
+"""The displayed precision a row of these classes is taken to have when it names none."""
+
+NOISE: Final[dict[Recording, float]] = {Recording.BALANCED: 2.5, Recording.LEAN: 5.0}
+"""The threshold is at least this many times the value's noise, per policy."""
+
+SPAN: Final[dict[Recording, float]] = {Recording.BALANCED: 0.015, Recording.LEAN: 0.05}
+"""The threshold is at least this part of the value's range over the last hour, per policy."""
+
+NOISE_WEIGHT: Final = 1 / 32
+"""Weight of the newest difference in the running noise estimate (about the last 32 readings)."""
+
+HEARTBEAT: Final[dict[Recording, float]] = {Recording.BALANCED: 900.0, Recording.LEAN: 3600.0}
+"""Maximum silence (s) of a value that differs from the written one, per policy."""
+
+AREA: Final[dict[Recording, float]] = {Recording.BALANCED: 60.0, Recording.LEAN: 300.0}
+"""Seconds of one threshold's difference after which a value is written, per policy."""
+
+_SUM_CLASSES: Final = frozenset({SensorStateClass.TOTAL_INCREASING, SensorStateClass.TOTAL})
+
+
+def write_policy(description: EntityDescription, recording: Recording) -> WritePolicy:
+    """The write policy of a row under `recording` (the table in this module's docstring).
+
+    A sum (state class total_increasing or total) is a counter in every policy. Detailed, and
+    rows that are not numbers with a known display step, write every change. Otherwise the
+    threshold is the row's own (`write_threshold` / `write_relative`) or its class's, in
+    displayed steps of 10^-suggested_display_precision; lean multiplies it by LEAN_FACTOR.
+    """
+    counter = getattr(description, "state_class", None) in _SUM_CLASSES
+    if recording is Recording.DETAILED:
+        return WritePolicy(counter=counter)
+    own = getattr(description, "write_threshold", None)
+    own_relative = getattr(description, "write_relative", None)
+    device_class = getattr(description, "device_class", None)
+    steps, relative = CLASS_THRESHOLDS.get(device_class or "", (DEFAULT_STEPS, 0.0))
+    if own is not None:
+        threshold = float(own)
+    else:
+        precision = getattr(description, "suggested_display_precision", None)
+        if precision is None:
+            precision = FALLBACK_PRECISION.get(device_class or "")
+        numeric = (
+            getattr(description, "native_unit_of_measurement", None) is not None
+            or getattr(description, "state_class", None) is not None
+            or device_class is not None
+        )
+        if precision is None or not numeric or getattr(description, "options", None):
+            threshold, relative = 0.0, 0.0
+        else:
+            threshold = steps * 10.0**-precision
+    if own_relative is not None:
+        relative = float(own_relative)
+    if threshold <= 0 and relative <= 0:
+        return WritePolicy(counter=counter)
+    factor = LEAN_FACTOR if recording is Recording.LEAN else 1.0
+    return WritePolicy(
+        threshold=threshold * factor,
+        relative=relative * factor,
+        heartbeat=HEARTBEAT[recording],
+        area=AREA[recording],
+        counter=counter,
+        noise=NOISE[recording],
+        span=SPAN[recording],
+    )
+
+
+class PeriodEnds:
+    """Writes changed counters before each statistics period ends (one per Home Assistant).
+
+    Long-term statistics of a sum take its last state in each STATISTICS_PERIOD (UTC-aligned);
+    `CLOSING_SECONDS` before a period ends every registered entity writes its latest value if it
+    changed, and `closing` is True until the period ends (counters then write every change at
+    once), so the last state of each period is the same as with every change written. Runs
+    only while an entity is registered.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Create the clock of `hass` (`PeriodEnds.of`)."""
+        self.hass = hass
+        self.closing = False
+        self._entities: set[VictronEntity] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._end = 0.0  # the end (time.time()) of the period being waited for
+        #: Period ends whose flush ran late (after the period had ended), for diagnostics.
+        self.late = 0
+
+    @staticmethod
+    def of(hass: HomeAssistant) -> PeriodEnds:
+        """The clock of `hass`, created on first use."""
+        clock: PeriodEnds | None = hass.data.get(_PERIOD_ENDS)
+        if clock is None:
+            clock = hass.data[_PERIOD_ENDS] = PeriodEnds(hass)
+        return clock
+
+    @callback
+    def add(self, entity: VictronEntity) -> Callable[[], None]:
+        """Register a counter entity; returns the callback that removes it."""
+        self._entities.add(entity)
+        if self._timer is None:
+            self._schedule()
+
+        @callback
+        def remove() -> None:
+            self._entities.discard(entity)
+            if not self._entities and self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+                self.closing = False
+
+        return remove
+
+    def _schedule(self) -> None:
+        """Wait for the next event: the closing window's start, or the period's end."""
+        now = time.time()
+        if not self.closing:
+            self._end = (math.floor(now / STATISTICS_PERIOD) + 1) * STATISTICS_PERIOD
+        at = self._end if self.closing else self._end - CLOSING_SECONDS
+        self._timer = self.hass.loop.call_later(max(at - now, 0.0), self._fire)
+
+    @callback
+    def _fire(self) -> None:
+        """Open the closing window (flush every changed counter), or close it at the period's
+        end; a timer that fires early (the wall clock was set back) waits again."""
+        self._timer = None
+        now = time.time()
+        if self.closing:
+            if now >= self._end:
+                self.closing = False
+        elif now >= self._end:  # the window was missed (a blocked loop): flush late, count it
+            self.late += 1
+            self._flush()
+        elif now >= self._end - CLOSING_SECONDS:
+            self.closing = True
+            self._flush()
+        if self._entities:
+            self._schedule()
+
+    def _flush(self) -> None:
+        for entity in list(self._entities):
+            entity.flush_counter()
+
+
+_PERIOD_ENDS: Final = f"{DOMAIN}_period_ends"
+
+
 class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
     """Base entity: device info, freshness as availability, rate-limited and guarded writes.
 
@@ -181,7 +438,24 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         #: (available, value, attributes) of the latest update, for the deferred write.
         self._pending: tuple[bool, Any, Mapping[str, Any] | None] | None = None
         self._last_write = 0.0
-        self._timer: Any = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # loop time the timer fires at
+        #: What of its values this entity writes (the entry's recording option, the row).
+        self.write_policy = write_policy(description, coordinator.recording)
+        #: The time-integral (unit x s) of the difference between the latest value and the
+        #: written one since the last write, up to `_area_at` (loop time); `_area_value` is the
+        #: latest numeric value (None: not a number).
+        self._area = 0.0
+        self._area_at = 0.0
+        self._area_value: float | None = None
+        #: Running noise (mean absolute difference of successive numeric readings) and the
+        #: value's range: lowest and highest in the current hour (loop time), the previous
+        #: hour's range.
+        self._noise = 0.0
+        self._hour = -1
+        self._low = self._high = 0.0
+        self._last_span = 0.0
+        self._period_ends: PeriodEnds | None = None  # counters: the statistics period clock
         #: A counter's floor: the last value written (or restored); never written lower.
         self._floor: Any = None
         self._refusing = False
@@ -209,6 +483,9 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         available = self.coordinator.last_update_success
         self._set(available, self._evaluate(), self._evaluate_attrs())
         self.async_on_remove(self._cancel_timer)
+        if self.write_policy.counter:
+            self._period_ends = PeriodEnds.of(self.hass)
+            self.async_on_remove(self._period_ends.add(self))
 
     async def _async_restored_floor(self) -> Any:
         """The value Home Assistant already has for this counter (None: nothing known)."""
@@ -313,7 +590,8 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write at once on availability or discrete changes, else at most once per interval."""
+        """Write at once what must be (availability, discrete values, attributes, the first
+        value); the rest as the write policy says (`_decide`)."""
         try:
             available = self.coordinator.last_update_success
             value = self._evaluate()
@@ -323,36 +601,153 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             else:
                 attrs = self._evaluate_attrs()
                 attrs_changed = attrs != self._attrs
+            previous = self._pending
             self._pending = (available, value, attrs)
             written = self._written
+            if self._area_value is not None or type(value) in _NUMBERS:
+                self._integrate(value)
             if written is not None and written == (available, value) and not attrs_changed:
                 return
-            interval = self.coordinator.write_interval
-            elapsed = time.monotonic() - self._last_write
             if (
                 written is None
                 or written[0] != available
-                or interval <= 0
-                or elapsed >= interval
                 or attrs_changed
                 or (self._discrete and written[1] != value)
             ):
                 self._write(available, value, attrs)
-            elif self._timer is None:
-                self._timer = self.hass.loop.call_later(interval - elapsed, self._deferred_write)
+            else:
+                self._decide(previous)
         except Exception:  # never into Home Assistant's listener loop
             self._internal_error()
 
+    def _integrate(self, value: Any, reading: bool = True) -> None:
+        """Add the difference of the latest value from the written one since the last update to
+        the area; `value` becomes the latest (None when it is not a number). A `reading` (not a
+        timer) also updates the noise and range estimates."""
+        now = self.hass.loop.time()
+        written: Any = self._written[1] if self._written is not None else None
+        latest = self._area_value
+        if latest is not None and type(written) in _NUMBERS:
+            self._area += (latest - written) * (now - self._area_at)
+        self._area_at = now
+        if not reading:
+            return
+        if type(value) in _NUMBERS:
+            self._area_value = value
+            if latest is not None:
+                self._noise += (abs(value - latest) - self._noise) * NOISE_WEIGHT
+            hour = int(now // 3600)
+            if hour != self._hour:
+                if self._hour >= 0:
+                    self._last_span = self._high - self._low if hour == self._hour + 1 else 0.0
+                self._hour = hour
+                self._low = self._high = value
+            elif value < self._low:
+                self._low = value
+            elif value > self._high:
+                self._high = value
+        else:
+            self._area_value = None
+
+    def _decide(
+        self,
+        previous: tuple[bool, Any, Mapping[str, Any] | None] | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Write the pending value now, later (a timer), or not, as the write policy says.
+
+        `previous` is the update before this one (a counter that falls writes it first); `now`
+        the loop time (default: the loop's clock; a timer passes the time it was set for).
+        """
+        pending = self._pending
+        written = self._written
+        if pending is None or written is None or written == pending[:2]:
+            return  # nothing to write (a value that flipped back costs no write)
+        available, value, attrs = pending
+        policy = self.write_policy
+        if now is None:
+            now = self.hass.loop.time()
+        due = self._last_write + self.coordinator.write_interval
+        numbers = type(value) in _NUMBERS and type(written[1]) in _NUMBERS
+        if policy.counter:
+            if self._period_closing():
+                self._write(available, value, attrs)
+                return
+            if numbers and value < written[1]:  # a reset: the last value before it, then it
+                if previous is not None and previous[:2] != written and previous[0] == available:
+                    self._write(*previous)
+                self._write(available, value, attrs)
+                return
+            if not policy.every_change and numbers:
+                return  # written at the period's end (PeriodEnds)
+        if policy.every_change or not numbers:
+            if now >= due:
+                self._write(available, value, attrs)
+            else:
+                self._schedule(due)
+            return
+        span = max(self._last_span, self._high - self._low)
+        threshold = policy.threshold_at(written[1], self._noise, span) * _TOLERANCE
+        delta = abs(value - written[1])
+        if delta >= STEP_FACTOR * threshold:
+            self._write(available, value, attrs)
+            return
+        limit = threshold * policy.area
+        if (
+            delta >= threshold
+            or (limit > 0 and abs(self._area) >= limit)
+            or (policy.heartbeat is not None and now >= self._last_write + policy.heartbeat)
+        ):
+            if now >= due:
+                self._write(available, value, attrs)
+            else:
+                self._schedule(due)
+            return
+        # below the threshold: the heartbeat, or when the area reaches its limit
+        at = math.inf if policy.heartbeat is None else self._last_write + policy.heartbeat
+        if limit > 0 and delta > 0:
+            growing = (self._area >= 0) == (value > written[1])
+            left = limit - abs(self._area) if growing else limit + abs(self._area)
+            at = min(at, max(now + left / delta, due))
+        if at != math.inf:
+            self._schedule(at)
+
+    def _schedule(self, at: float) -> None:
+        """Run `_deferred_write` at loop time `at` (or earlier, if already due earlier)."""
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= at:
+                return
+            timer.cancel()
+        self._timer_at = at
+        self._timer = self.hass.loop.call_at(at, self._deferred_write)
+
     @callback
     def _deferred_write(self) -> None:
-        """The write the rate limit held back: the latest update's value, if it still differs."""
+        """A timer of the write policy: decide again with the latest update, at the time the
+        timer was set for (a timer that runs is due)."""
         self._timer = None
         try:
-            pending = self._pending
-            if pending is not None and self._written != pending[:2]:
-                self._write(*pending)  # a value that flipped back costs no write
+            if self._area_value is not None:
+                self._integrate(self._area_value, reading=False)
+            self._decide(now=max(self.hass.loop.time(), self._timer_at))
         except Exception:  # never into the event loop's exception handler
             self._internal_error()
+
+    @callback
+    def flush_counter(self) -> None:
+        """A statistics period is about to end (PeriodEnds): write the latest value if it is not
+        the written one."""
+        try:
+            pending = self._pending
+            if pending is not None and self._written is not None and self._written != pending[:2]:
+                self._write(*pending)
+        except Exception:  # never into the event loop's exception handler
+            self._internal_error()
+
+    def _period_closing(self) -> bool:
+        """Whether the current statistics period ends within CLOSING_SECONDS."""
+        return self._period_ends is not None and self._period_ends.closing
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
@@ -366,7 +761,11 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         self._attrs = attrs
         self._written = (available, value)
         self._pending = (available, value, attrs)
-        self._last_write = time.monotonic()
+        if self.hass is not None:
+            self._last_write = self.hass.loop.time()
+            self._area_at = self._last_write
+        self._area = 0.0
+        self._area_value = value if type(value) in _NUMBERS else None
         if self._monotonic and value is not None:
             self._floor = value
 
@@ -389,6 +788,13 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         if not self._errors_logged:
             self._errors_logged = True
             _LOGGER.exception("%s: error writing its state (logged once)", self.entity_id)
+
+
+_TOLERANCE: Final = 1 - 1e-9
+"""Thresholds and areas are compared with this margin: 12.82 - 12.80 is 0.019999999999999574."""
+
+_NUMBERS: Final = (int, float)
+"""The value types the write policy compares (bool, Decimal and text: every change)."""
 
 
 def _getter(key: str) -> Callable[[DeviceData], Any]:

@@ -288,16 +288,27 @@ async def test_options_have_no_control_and_a_password_only_where_it_fits(
     daly.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(ant.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"write_interval", "poll_interval", "keep_connection", "password"}
+    assert set(fields) == {
+        "recording",
+        "write_interval",
+        "poll_interval",
+        "keep_connection",
+        "password",
+    }
     assert fields["password"].description == {"suggested_value": ANT_PASSWORD}
     result = await hass.config_entries.options.async_init(daly.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"write_interval", "poll_interval", "keep_connection"}
+    assert set(fields) == {"recording", "write_interval", "poll_interval", "keep_connection"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"write_interval": 0, "poll_interval": 30, "keep_connection": False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert daly.options == {"write_interval": 0, "poll_interval": 30, "keep_connection": False}
+    assert daly.options == {
+        "recording": "balanced",
+        "write_interval": 0,
+        "poll_interval": 30,
+        "keep_connection": False,
+    }
 
 
 async def _reconfigure(hass: HomeAssistant, entry_id: str) -> ConfigFlowResult:

@@ -27,6 +27,7 @@ import custom_components.victron_venus as integration
 from custom_components.victron_venus import config_flow
 from custom_components.victron_venus.const import (
     CONF_ENTRY_TYPE,
+    CONF_RECORDING,
     CONF_SERIAL_PORT,
     CONF_WRITE_INTERVAL,
     DEFAULT_WRITE_INTERVAL,
@@ -45,6 +46,7 @@ ENTRY_DATA: dict[EntryType, dict[str, Any]] = {
     EntryType.VEDIRECT: {CONF_ENTRY_TYPE: "vedirect", CONF_SERIAL_PORT: "/dev/null"},
     EntryType.VENUS: {CONF_ENTRY_TYPE: "venus", "host": "gx.local", "portal_id": "c0619ab1cafe"},
     EntryType.JBD: {CONF_ENTRY_TYPE: "jbd", "address": "A4:C1:38:00:00:01"},
+    EntryType.BLE_BATTERY: {CONF_ENTRY_TYPE: "ble_battery", "address": "C0:D6:3C:00:00:01"},
     EntryType.BANK: {CONF_ENTRY_TYPE: "bank", "batteries": ["a", "b"]},
     EntryType.LOGBOOK: {CONF_ENTRY_TYPE: "logbook", "position": TRACKER, "speed": SPEED},
 }
@@ -54,6 +56,7 @@ OTHER_OPTIONS: dict[EntryType, dict[str, Any]] = {
     EntryType.VEDIRECT: {},
     EntryType.VENUS: {"service_types": ["battery", "gps"]},
     EntryType.JBD: {"poll_interval": 30, "keep_connection": False},
+    EntryType.BLE_BATTERY: {"poll_interval": 30, "keep_connection": False},
     EntryType.BANK: {"soc_warning": 20, "soc_alarm": 10},
     EntryType.LOGBOOK: default_options(),
 }
@@ -106,10 +109,10 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> DeviceCoordinat
 # --- the write interval option and its migration ------------------------------------------------
 
 
-def test_the_flow_writes_version_1_2() -> None:
-    """New entries are created at 1.2: they have `write_interval`, nothing to migrate."""
+def test_the_flow_writes_version_1_3() -> None:
+    """New entries are created at 1.3 (test_write_policy.py tests the 1.2 -> 1.3 step)."""
     flow = config_flow.VictronVenusConfigFlow
-    assert (flow.VERSION, flow.MINOR_VERSION) == (1, 2)
+    assert (flow.VERSION, flow.MINOR_VERSION) == (1, 3)
 
 
 @pytest.mark.parametrize("kind", list(EntryType))
@@ -120,8 +123,12 @@ async def test_migration_moves_update_interval_to_write_interval(
     the other options and the data stay as they were, and the source writes at that interval."""
     entry = _old_entry(kind, {"update_interval": 7, **OTHER_OPTIONS[kind]})
     coordinator = await _setup(hass, entry)
-    assert (entry.version, entry.minor_version) == (1, 2)
-    assert dict(entry.options) == {CONF_WRITE_INTERVAL: 7, **OTHER_OPTIONS[kind]}
+    assert (entry.version, entry.minor_version) == (1, 3)  # then 1.2 -> 1.3: the policy
+    assert dict(entry.options) == {
+        CONF_WRITE_INTERVAL: 7,
+        CONF_RECORDING: "balanced",
+        **OTHER_OPTIONS[kind],
+    }
     assert dict(entry.data) == ENTRY_DATA[kind]
     assert coordinator.write_interval == 7.0
 
@@ -133,13 +140,14 @@ async def test_migration_of_an_entry_without_the_option(
     """An old entry that never had the option keeps its options and gets the default."""
     entry = _old_entry(kind, dict(OTHER_OPTIONS[kind]))
     coordinator = await _setup(hass, entry)
-    assert (entry.version, entry.minor_version) == (1, 2)
-    assert dict(entry.options) == OTHER_OPTIONS[kind]
+    assert (entry.version, entry.minor_version) == (1, 3)
+    assert dict(entry.options) == {CONF_RECORDING: "balanced", **OTHER_OPTIONS[kind]}
     assert coordinator.write_interval == float(DEFAULT_WRITE_INTERVAL)
 
 
 async def test_an_entry_at_1_2_is_left_alone(hass: HomeAssistant, test_source: None) -> None:
-    """A current entry is not migrated: an option that merely has the old name stays unread."""
+    """An entry at 1.2 is not migrated to 1.2 again: an option that merely has the old name stays
+    unread (1.2 -> 1.3 adds only the policy)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id="new",
@@ -149,7 +157,11 @@ async def test_an_entry_at_1_2_is_left_alone(hass: HomeAssistant, test_source: N
         minor_version=2,
     )
     coordinator = await _setup(hass, entry)
-    assert dict(entry.options) == {CONF_WRITE_INTERVAL: 0, "update_interval": 60}
+    assert dict(entry.options) == {
+        CONF_WRITE_INTERVAL: 0,
+        "update_interval": 60,
+        CONF_RECORDING: "detailed",
+    }
     assert coordinator.write_interval == 0.0
 
 
@@ -199,7 +211,7 @@ async def test_migration_with_the_real_vedirect_source(
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert dict(entry.options) == {CONF_WRITE_INTERVAL: 0}
+    assert dict(entry.options) == {CONF_WRITE_INTERVAL: 0, CONF_RECORDING: "detailed"}
     assert entry.runtime_data.coordinator.write_interval == 0.0
 
 

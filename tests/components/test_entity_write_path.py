@@ -186,7 +186,9 @@ def _entry(write_interval: float = 0) -> MockConfigEntry:
         title="Test device",
         unique_id=IDENTIFIER,
         data={"entry_type": EntryType.VEDIRECT, "serial_port": "/dev/null"},
-        options={"write_interval": write_interval},
+        # the guarantees under the write interval alone (every change): the "detailed" policy;
+        # the other policies: test_write_policy.py
+        options={"write_interval": write_interval, "recording": "detailed"},
     )
 
 

@@ -367,17 +367,28 @@ async def test_options(hass: HomeAssistant) -> None:
         entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(ble.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"write_interval", "poll_interval", "keep_connection", "password"}
+    assert set(fields) == {
+        "recording",
+        "write_interval",
+        "poll_interval",
+        "keep_connection",
+        "password",
+    }
     assert fields["password"].description == {"suggested_value": "123456"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"write_interval": 0, "poll_interval": 30, "keep_connection": False},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert ble.options == {"write_interval": 0, "poll_interval": 30, "keep_connection": False}
+    assert ble.options == {
+        "recording": "balanced",
+        "write_interval": 0,
+        "poll_interval": 30,
+        "keep_connection": False,
+    }
     result = await hass.config_entries.options.async_init(serial.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"write_interval", "poll_interval"}
+    assert set(fields) == {"recording", "write_interval", "poll_interval"}
 
 
 async def _reconfigure(hass: HomeAssistant, entry_id: str) -> ConfigFlowResult:
@@ -522,6 +533,7 @@ async def test_bank_options_are_the_thresholds(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_init(bank.entry_id)
     defaults = {str(k): k.default() for k in result["data_schema"].schema}  # type: ignore[union-attr]
     assert defaults == {
+        "recording": "balanced",
         "write_interval": 5,
         "soc_warning": 20.0,
         "soc_alarm": 10.0,

@@ -210,7 +210,7 @@ async def test_options_set_the_detector_thresholds(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "init"
     shown = {str(key) for key in result["data_schema"].schema}
     extra = {"engine_power", "house_load", "fit_max_speed"}
-    assert shown == {CONF_WRITE_INTERVAL, *THRESHOLDS, *extra}
+    assert shown == {"recording", CONF_WRITE_INTERVAL, *THRESHOLDS, *extra}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

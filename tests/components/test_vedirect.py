@@ -56,7 +56,8 @@ async def _setup(
             "model": None,
             "labels": list(labels),
         },
-        options={CONF_WRITE_INTERVAL: interval},
+        # every change, at most once per interval (the policies: test_write_policy.py)
+        options={CONF_WRITE_INTERVAL: interval, "recording": "detailed"},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

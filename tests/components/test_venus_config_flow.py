@@ -280,13 +280,19 @@ async def test_options_choose_service_types(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     schema = result["data_schema"].schema  # type: ignore[union-attr]
-    assert {str(key) for key in schema} == {"write_interval", "service_types", "control"}
+    assert {str(key) for key in schema} == {
+        "recording",
+        "write_interval",
+        "service_types",
+        "control",
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"write_interval": 10, "service_types": ["battery", "gps"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options == {
+        "recording": "detailed",  # the entry's policy (write interval 0 before: every change)
         "write_interval": 10,
         "service_types": ["battery", "gps"],
         "control": False,

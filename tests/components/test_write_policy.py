@@ -1,0 +1,447 @@
+"""The write policy (entity.py, issue 14 §1), with a real Home Assistant and its real recorder.
+
+One test source has two devices fed the same values: "Truth" writes every change (detailed, write
+interval 0), "Ours" follows the entry's recording option. Time is Home Assistant's test clock
+(freezer), moved second by second, so every timer of the policy runs when it is due:
+
+- a number is written when it has moved by its threshold (after the write interval), a large
+  step, a discrete state, an alarm and availability at once;
+- noise below the threshold is not written, until the maximum silence;
+- a value that sits just under the threshold is written when its difference has lasted long
+  enough (threshold x 60 s of area), so hourly means stay true;
+- an energy counter is written before each 5-minute statistics period ends: its long-term
+  statistics (state and sum of every period, compiled by the recorder) equal every-change's;
+- a daily counter's reset keeps its last value;
+- the thresholds of the real description rows (the table in entity.py), lean's and detailed's;
+- config entry 1.2 -> 1.3 stores the policy the write interval implied, and the options flow
+  changes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder.core import Recorder
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_STATE_CHANGED, Platform
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.device_registry import DeviceInfo
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+    statistics_during_period,
+)
+
+import custom_components.victron_venus as integration
+from custom_components.victron_venus.const import DOMAIN, EntryType, Recording
+from custom_components.victron_venus.descriptions import jbd as jbd_rows, vedirect as ve_rows
+from custom_components.victron_venus.entity import (
+    DeviceCoordinator,
+    VictronBinarySensorEntityDescription,
+    VictronEntityDescription,
+    VictronSensorEntityDescription,
+    WritePolicy,
+    write_policy,
+)
+from custom_components.victron_venus.sources.base import Source
+
+START = datetime.fromisoformat("2026-05-01T12:00:30+00:00")
+"""The test clock's start: 30 s into a 5-minute statistics period."""
+
+SENSORS: tuple[VictronSensorEntityDescription, ...] = (
+    VictronSensorEntityDescription(
+        key="voltage",
+        name="Voltage",
+        native_unit_of_measurement="V",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+    ),
+    VictronSensorEntityDescription(
+        key="mode", name="Mode", device_class=SensorDeviceClass.ENUM, options=["on", "off"],
+        discrete=True,
+    ),
+    VictronSensorEntityDescription(
+        key="yield_total",
+        name="Yield total",
+        native_unit_of_measurement="kWh",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+    ),
+    VictronSensorEntityDescription(
+        key="yield_today",
+        name="Yield today",
+        native_unit_of_measurement="kWh",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        monotonic=False,
+    ),
+)  # fmt: skip
+BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
+    VictronBinarySensorEntityDescription(key="alarm", name="Alarm", discrete=True),
+)
+INITIAL: dict[str, Any] = {
+    "voltage": 12.8,
+    "mode": "on",
+    "yield_total": 100.0,
+    "yield_today": 4.1,
+    "alarm": False,
+}
+
+
+class _Source(Source):
+    """Two devices with the same data: Truth writes every change, Ours follows the entry."""
+
+    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
+    tables: Mapping[Platform, Sequence[VictronEntityDescription]] = {
+        Platform.SENSOR: SENSORS,
+        Platform.BINARY_SENSOR: BINARY_SENSORS,
+    }
+
+    async def async_start(self) -> None:
+        """Create both devices and push the initial data."""
+        for name, recording, interval in (
+            ("Truth", Recording.DETAILED, 0.0),
+            ("Ours", None, None),
+        ):
+            coordinator = DeviceCoordinator(
+                self.hass,
+                self.entry,
+                identifier=name.upper(),
+                device_info=DeviceInfo(identifiers={(DOMAIN, name.upper())}, name=name),
+                write_interval=interval,
+                recording=recording,
+            )
+            self.devices[name.upper()] = coordinator
+            coordinator.async_push(dict(INITIAL))
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(
+    recorder_mock: Recorder, enable_custom_integrations: None
+) -> None:
+    """The recorder is resolved before `hass` (ha_testing.md §3.2), then the integration."""
+
+
+@pytest.fixture
+def recorder_config() -> dict[str, Any]:
+    """Commit at once."""
+    return {"commit_interval": 0}
+
+
+@pytest.fixture(autouse=True)
+def test_source(monkeypatch: pytest.MonkeyPatch, freezer: FrozenDateTimeFactory) -> None:
+    """Entries are set up with `_Source`; the clock starts at START."""
+    freezer.move_to(START)
+    monkeypatch.setattr(integration, "source_class", lambda _entry_type: _Source)
+
+
+class Writes:
+    """The states written per entity id, in order (state_changed events)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.seen: dict[str, list[str]] = {}
+        hass.bus.async_listen(EVENT_STATE_CHANGED, self._on)
+
+    @callback
+    def _on(self, event: Event[Any]) -> None:
+        new = event.data["new_state"]
+        if new is not None:
+            self.seen.setdefault(event.data["entity_id"], []).append(new.state)
+
+    def __call__(self, entity_id: str) -> list[str]:
+        return self.seen.get(entity_id, [])
+
+
+async def _setup(hass: HomeAssistant, **options: Any) -> tuple[MockConfigEntry, Writes]:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Test",
+        unique_id="TEST",
+        data={"entry_type": EntryType.VEDIRECT, "serial_port": "/dev/null"},
+        options={"write_interval": 5, "recording": "balanced", **options},
+        version=1,
+        minor_version=3,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry, Writes(hass)  # the writes after the first
+
+
+def _devices(entry: MockConfigEntry) -> list[DeviceCoordinator]:
+    return list(entry.runtime_data.devices.values())
+
+
+async def _push(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
+    for coordinator in _devices(entry):
+        coordinator.async_push({**coordinator.data, **changes})
+    await hass.async_block_till_done()
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 1) -> None:
+    """Move the clock; every timer that is due runs."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+
+async def test_noise_below_the_threshold_waits_for_the_maximum_silence(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """12.79 / 12.81 V each second around the written 12.80 V (threshold 0.02 V; the difference
+    averages out, so its area stays under 0.02 V x 60 s): nothing written for 15 minutes, then
+    the current value once. Every change wrote 899 rows meanwhile."""
+    entry, writes = await _setup(hass)
+    for second in range(1, 900):
+        await _tick(hass, freezer)
+        await _push(hass, entry, voltage=12.81 if second % 2 else 12.79)
+    assert writes("sensor.ours_voltage") == []
+    assert len(writes("sensor.truth_voltage")) == 899
+    await _tick(hass, freezer)  # 900 s after the last write
+    assert writes("sensor.ours_voltage") == ["12.81"]
+
+
+async def test_a_value_just_under_the_threshold_is_written_by_its_area(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """12.81 V pushed once (a GX publishes only changes) against the written 12.80 V: 0.01 V x
+    120 s reaches the area limit (0.02 V x 60 s); written then, not before."""
+    entry, writes = await _setup(hass)
+    await _push(hass, entry, voltage=12.81)
+    await _tick(hass, freezer, 119)
+    assert writes("sensor.ours_voltage") == []
+    await _tick(hass, freezer)
+    assert writes("sensor.ours_voltage") == ["12.81"]
+
+
+async def test_a_change_of_the_threshold_waits_for_the_write_interval(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """12.83 V (0.03 V from the written 12.80 V) one second after the last write: written when
+    the 5 s write interval has passed, as the latest value then (12.84 V)."""
+    entry, writes = await _setup(hass)
+    await _tick(hass, freezer)
+    await _push(hass, entry, voltage=12.83)
+    await _tick(hass, freezer, 2)
+    await _push(hass, entry, voltage=12.84)
+    await _tick(hass, freezer, 1)
+    assert writes("sensor.ours_voltage") == []
+    await _tick(hass, freezer, 1)  # 5 s after the last write
+    assert writes("sensor.ours_voltage") == ["12.84"]
+    assert writes("sensor.truth_voltage") == ["12.83", "12.84"]
+
+
+async def test_large_steps_discrete_states_alarms_and_availability_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Inside the write interval: a step of ten thresholds (12.80 -> 13.10 V), an enum state, an
+    alarm and the loss of the device are written at once."""
+    entry, writes = await _setup(hass)
+    await _tick(hass, freezer)
+    await _push(hass, entry, voltage=13.1, mode="off", alarm=True)
+    assert writes("sensor.ours_voltage") == ["13.1"]
+    assert writes("sensor.ours_mode") == ["off"]
+    assert writes("binary_sensor.ours_alarm") == ["on"]
+    for coordinator in _devices(entry):
+        coordinator.async_mark_unavailable()
+    await hass.async_block_till_done()
+    assert _state(hass, "sensor.ours_voltage") == "unavailable"
+    assert _state(hass, "sensor.ours_yield_total") == "unavailable"
+
+
+async def test_detailed_writes_every_change(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The detailed policy with write interval 0 writes every change, as before 1.3."""
+    entry, writes = await _setup(hass, recording="detailed", write_interval=0)
+    for value in (12.81, 12.79, 12.81):
+        await _tick(hass, freezer)
+        await _push(hass, entry, voltage=value)
+    assert writes("sensor.ours_voltage") == ["12.81", "12.79", "12.81"]
+
+
+# --- counters -----------------------------------------------------------------------------------
+
+
+async def test_counters_are_exact_at_every_statistics_period(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """1 Wh a second for three periods: Ours writes the counter only around each period's end (2 s
+    before it, and every change in those 2 s), and the recorder's 5-minute statistics (state and
+    sum of every period) are the same as every change's."""
+    entry, writes = await _setup(hass)
+    value = 100.0
+    for _ in range(14 * 60 + 35):  # until 12:15:05
+        await _tick(hass, freezer)
+        value = round(value + 0.001, 3)
+        await _push(hass, entry, yield_total=value)
+    ours, truth = writes("sensor.ours_yield_total"), writes("sensor.truth_yield_total")
+    assert len(truth) == 875
+    # 2 s before each period ends, the latest value (pushed at 12:04:57), then every change
+    # (12:04:58, 12:04:59); likewise before 12:10 and 12:15
+    assert ours == [
+        f"{100 + n / 1000:.3f}" for end in (270, 570, 870) for n in (end - 3, end - 2, end - 1)
+    ]
+    await async_wait_recording_done(hass)
+    periods = [START.replace(second=0) + timedelta(minutes=5 * n) for n in range(3)]
+    for start in periods:
+        do_adhoc_statistics(hass, start=start)
+    await async_wait_recording_done(hass)
+    stats = await hass.async_add_executor_job(
+        statistics_during_period,
+        hass,
+        periods[0],
+        periods[-1] + timedelta(minutes=5),
+        {"sensor.ours_yield_total", "sensor.truth_yield_total"},
+        "5minute",
+        None,
+        {"state", "sum"},
+    )
+    ours_stats = [
+        (row["start"], row["state"], row["sum"]) for row in stats["sensor.ours_yield_total"]
+    ]
+    truth_stats = [
+        (row["start"], row["state"], row["sum"]) for row in stats["sensor.truth_yield_total"]
+    ]
+    assert ours_stats == truth_stats
+    assert [state for _, state, _ in truth_stats] == [100.269, 100.569, 100.869]
+
+
+async def test_a_daily_counter_keeps_its_last_value_before_the_reset(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A day's yield rises (not written between period ends), then resets: its last value is
+    written, then the reset, at once."""
+    entry, writes = await _setup(hass)
+    for value in (4.11, 4.12):
+        await _tick(hass, freezer)
+        await _push(hass, entry, yield_today=value)
+    assert writes("sensor.ours_yield_today") == []
+    await _tick(hass, freezer)
+    await _push(hass, entry, yield_today=0.0)
+    assert writes("sensor.ours_yield_today") == ["4.12", "0.0"]
+
+
+# --- the thresholds of the real rows ------------------------------------------------------------
+
+
+def _row(rows: Sequence[VictronEntityDescription], key: str) -> VictronEntityDescription:
+    return next(row for row in rows if row.key == key)
+
+
+@pytest.mark.parametrize(
+    ("rows", "key", "value", "threshold"),
+    [
+        (ve_rows.SENSORS, "V", 12.8, 0.02),  # 2 steps of 0.01 V (0.1 % is less)
+        (ve_rows.SENSORS, "I", 2.0, 0.05),  # 5 steps of 0.01 A
+        (ve_rows.SENSORS, "I", 50.0, 0.5),  # 1 % of 50 A
+        (ve_rows.SENSORS, "P", 100.0, 5.0),  # 5 W
+        (ve_rows.SENSORS, "P", 2000.0, 20.0),  # 1 %
+        (ve_rows.SENSORS, "SOC", 83.9, 0.1),  # one displayed step
+        (ve_rows.SENSORS, "TTG", 1000.0, 10.0),  # 1 % of 1000 min (2 min below 200 min)
+        (ve_rows.SENSORS, "T", 25.0, 0.2),  # no precision: a temperature's 0.1 °C, 2 steps
+        (ve_rows.SENSORS, "CE", -65.0, 0.2),  # Ah: 2 steps of 0.1 Ah
+        (jbd_rows.SENSORS, "cell_voltage_1", 3.3, 0.0033),  # 0.1 % of a cell (2 steps: 2 mV)
+        (jbd_rows.SENSORS, "soc", 50.0, 1.0),  # 1 % as displayed
+    ],
+)
+def test_balanced_thresholds_of_real_rows(
+    rows: Sequence[VictronEntityDescription], key: str, value: float, threshold: float
+) -> None:
+    """The table in entity.py's docstring, for the rows users have."""
+    policy = write_policy(_row(rows, key), Recording.BALANCED)
+    assert policy.threshold_at(value) == pytest.approx(threshold)
+    assert (policy.heartbeat, policy.area, policy.counter) == (900.0, 60.0, False)
+    lean = write_policy(_row(rows, key), Recording.LEAN)
+    assert lean.threshold_at(value) == pytest.approx(5 * threshold)
+    assert (lean.heartbeat, lean.area) == (3600.0, 300.0)
+    assert write_policy(_row(rows, key), Recording.DETAILED) == WritePolicy()
+
+
+def test_rows_written_on_every_change_and_counters() -> None:
+    """Enum, text and count rows (no display step) write every change; energy counters and
+    other sums are counters in every policy; a row may name its own threshold."""
+    for key in ("CS", "AR", "HSDS"):
+        assert write_policy(_row(ve_rows.SENSORS, key), Recording.LEAN).every_change, key
+    for recording in Recording:
+        policy = write_policy(_row(ve_rows.SENSORS, "H17"), recording)
+        assert policy.counter
+        assert policy.every_change is (recording is Recording.DETAILED)
+    own = VictronSensorEntityDescription(
+        key="x", native_unit_of_measurement="V", write_threshold=0.5, write_relative=0.0
+    )
+    assert write_policy(own, Recording.BALANCED).threshold_at(100.0) == 0.5
+    assert write_policy(own, Recording.LEAN).threshold_at(100.0) == 2.5
+
+
+# --- the option: migration and options flow -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "recording"),
+    [
+        ({"write_interval": 0}, "detailed"),  # every change was asked for: kept
+        ({"write_interval": 5}, "balanced"),  # the old default: the new default
+        ({"write_interval": 60}, "balanced"),
+        ({}, "balanced"),
+        ({"write_interval": 0, "recording": "lean"}, "lean"),  # already set: kept
+    ],
+)
+async def test_migration_1_2_to_1_3_stores_the_policy(
+    hass: HomeAssistant, options: dict[str, Any], recording: str
+) -> None:
+    """An entry of 1.2 gets the policy its write interval implied; the interval stays."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="old",
+        data={"entry_type": EntryType.VEDIRECT, "serial_port": "/dev/null"},
+        options=options,
+        version=1,
+        minor_version=2,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert (entry.version, entry.minor_version) == (1, 3)
+    assert dict(entry.options) == {**options, "recording": recording}
+    assert {c.recording for c in _devices(entry)} == {Recording.DETAILED, Recording(recording)}
+
+
+async def test_options_flow_sets_the_policy(hass: HomeAssistant) -> None:
+    """The options show the entry's policy; lean is saved, the entry reloads, and the entity's
+    thresholds are lean's."""
+    entry, _writes = await _setup(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    defaults = {str(k): k.default() for k in result["data_schema"].schema}  # type: ignore[union-attr]
+    assert defaults == {"recording": "balanced", "write_interval": 5}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"recording": "lean", "write_interval": 5}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.options == {"recording": "lean", "write_interval": 5}
+    ours = entry.runtime_data.devices["OURS"]
+    assert ours.recording is Recording.LEAN
+    entity = hass.data["entity_components"]["sensor"].get_entity("sensor.ours_voltage")
+    assert entity.write_policy.threshold_at(12.8) == pytest.approx(0.1)
