@@ -30,8 +30,14 @@ quantity, from the entry's recording option (const.Recording) and the row (`writ
   | any other number with a display precision | 2 steps |
   | a number without display precision or class | every change |
 
-  A row may name its own (`write_threshold`, `write_relative`, in its native unit);
-- lean: as balanced with five times the thresholds, threshold x 300 s and one hour of silence;
+  A row may name its own (`write_threshold`, `write_relative`, in its native unit). Two parts
+  follow the value itself: the threshold is at least 2.5 times its noise (the running mean
+  absolute difference of successive readings: mains voltage, a GPS course at rest, a noisy
+  current) and at least 1.5 % of its range over the last hour (a value that travels far, such
+  as a remaining capacity or a time-to-go, moves in steps of 1.5 % of its range, so its hourly
+  mean stays within about 0.75 % of that range);
+- lean: as balanced with five times the thresholds (noise x5, 5 % of the range), threshold x
+  300 s and one hour of silence;
 - energy counters and every other sum (state class total_increasing or total) are exact in
   every policy: long-term statistics take a sum's last state in each 5-minute statistics period,
   so a counter that changed is written 2 s before each period ends (`PeriodEnds`), and every

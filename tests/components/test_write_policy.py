@@ -268,6 +268,23 @@ async def test_large_steps_discrete_states_alarms_and_availability_at_once(
     assert _state(hass, "sensor.ours_yield_total") == "unavailable"
 
 
+async def test_a_noisy_value_gets_a_threshold_above_its_noise(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """12.6 / 13.0 V each second (noise of 0.4 V, twenty times the 0.02 V threshold): the first
+    swings are large steps, written; then the threshold follows the noise (2.5 x its running mean
+    difference) and nothing more is written, while every change wrote 120 rows."""
+    entry, writes = await _setup(hass)
+    for second in range(120):
+        await _tick(hass, freezer)
+        await _push(hass, entry, voltage=12.6 if second % 2 else 13.0)
+        if second == 59:
+            early = len(writes("sensor.ours_voltage"))
+    assert early == 4  # 13.0 -> 12.6 -> 13.0 -> 12.6: steps of 0.4 V, while the noise is learnt
+    assert len(writes("sensor.ours_voltage")) == early
+    assert len(writes("sensor.truth_voltage")) == 120
+
+
 async def test_detailed_writes_every_change(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -375,6 +392,16 @@ def test_balanced_thresholds_of_real_rows(
     assert lean.threshold_at(value) == pytest.approx(5 * threshold)
     assert (lean.heartbeat, lean.area) == (3600.0, 300.0)
     assert write_policy(_row(rows, key), Recording.DETAILED) == WritePolicy()
+
+
+def test_threshold_follows_noise_and_range() -> None:
+    """The larger of the row's threshold, 2.5 x the noise and 1.5 % of the last hour's range."""
+    policy = write_policy(_row(ve_rows.SENSORS, "V"), Recording.BALANCED)
+    assert policy.threshold_at(12.8, noise=0.0, span=0.0) == pytest.approx(0.02)
+    assert policy.threshold_at(12.8, noise=0.1, span=0.0) == pytest.approx(0.25)
+    assert policy.threshold_at(12.8, noise=0.0, span=10.0) == pytest.approx(0.15)
+    lean = write_policy(_row(ve_rows.SENSORS, "V"), Recording.LEAN)
+    assert lean.threshold_at(12.8, noise=0.1, span=10.0) == pytest.approx(0.5)
 
 
 def test_rows_written_on_every_change_and_counters() -> None:
