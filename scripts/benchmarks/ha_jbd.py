@@ -74,7 +74,7 @@ async def _battery(hass: Any, name: str, interval: int) -> Any:
         title=f"JBD {name}",
         unique_id=f"jbd_{name}",
         data={"entry_type": "jbd", "transport": "serial", "serial_port": f"/dev/{name}"},
-        options={"write_interval": interval, "poll_interval": 3600},
+        options={"recording": "detailed", "write_interval": interval, "poll_interval": 3600},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -145,7 +145,7 @@ async def run(config_dir: Path) -> list[list[object]]:
                 "members": [fore.entry_id, aft.entry_id],
                 "wiring": "series",
             },
-            options={"write_interval": 0},
+            options={"recording": "detailed", "write_interval": 0},
         )
         bank.add_to_hass(hass)
         assert await hass.config_entries.async_setup(bank.entry_id)

@@ -84,7 +84,7 @@ async def _entry(hass: Any, path: str, unique_id: str, interval: int) -> Any:
         title=f"BMV-702 {unique_id}",
         unique_id=unique_id,
         data={"entry_type": "vedirect", "serial_port": path, "model": "BMV-702", "labels": []},
-        options={"write_interval": interval},
+        options={"recording": "detailed", "write_interval": interval},  # the interval alone
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

@@ -66,7 +66,7 @@ async def _entry(hass: Any, broker: Any, portal: str, interval: int) -> Any:
             "protocol": "3.1.1",
             "portal_id": portal,
         },
-        options={"write_interval": interval},
+        options={"recording": "detailed", "write_interval": interval},  # the interval alone
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
