@@ -196,6 +196,9 @@ async def test_writes_need_a_step_and_wait_30_s(
 
 async def _assert_restored(hass: HomeAssistant, rig: Rig, reason: str) -> None:
     await wait_for(lambda: rig.gx_limits() == GX_OWN, what="the GX's own limits back")
+    # the issue follows the confirmed writes and the removal of the stored settings (a file
+    # removal in the executor), so it may come a moment after the GX shows its own limits
+    await wait_for(lambda: _issue(hass, rig) is not None, what="the repair issue")
     await hass.async_block_till_done()
     issue = _issue(hass, rig)
     assert issue is not None
