@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.victron_venus.const import DOMAIN
 from custom_components.victron_venus.flows.jbd import is_jbd_name, probe_error
@@ -531,7 +532,10 @@ async def test_bank_options_are_the_thresholds(hass: HomeAssistant) -> None:
     )
     bank.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(bank.entry_id)
-    defaults = {str(k): k.default() for k in result["data_schema"].schema}  # type: ignore[union-attr]
+    schema = result["data_schema"].schema  # type: ignore[union-attr]
+    # "Send charge limits to a GX" is off (no default) until the user picks a GX entry
+    assert [str(k) for k in schema if k.default is vol.UNDEFINED] == ["gx_limits"]
+    defaults = {str(k): k.default() for k in schema if k.default is not vol.UNDEFINED}
     assert defaults == {
         "recording": "balanced",
         "write_interval": 5,
