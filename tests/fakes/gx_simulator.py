@@ -317,6 +317,11 @@ class GxSimulator:
             client.disconnect()
             loop = self._loop or asyncio.get_running_loop()
             await loop.run_in_executor(None, client.loop_stop)
+        late, self._heartbeat_task = self._heartbeat_task, None
+        if late is not None:  # started by a keep-alive that was already on its way
+            late.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await late
 
     async def __aenter__(self) -> GxSimulator:
         """``async with GxSimulator(...) as gx:`` starts and stops it."""
@@ -401,6 +406,8 @@ class GxSimulator:
 
     def _handle_keepalive(self, payload: bytes) -> None:
         self.keepalive_requests.append(payload)
+        if self._client is None:  # stopping: a late keep-alive starts no new heartbeat task
+            return
         # Like dbus-flashmq: a substring test for suppress-republish; no JSON needed for that.
         if b"suppress-republish" not in payload and self._take_full_publish_token():
             self.full_publish(echo=_echo_of(payload))
