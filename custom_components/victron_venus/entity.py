@@ -33,7 +33,9 @@ quantity, from the entry's recording option (const.Recording) and the row (`writ
   A row may name its own (`write_threshold`, `write_relative`, in its native unit). Two parts
   follow the value itself: the threshold is at least 2.5 times its noise (the running mean
   absolute difference of successive readings: mains voltage, a GPS course at rest, a noisy
-  current) and at least 1.5 % of its range over the last hour (a value that travels far, such
+  current) while the value moves (once it has held still for three reading intervals the plain
+  threshold applies again, so a burst's last value is written), and at least 1.5 % of its
+  range over the last hour (a value that travels far, such
   as a remaining capacity or a time-to-go, moves in steps of 1.5 % of its range, so its hourly
   mean stays within about 0.75 % of that range);
 - lean: as balanced with five times the thresholds (noise x5, 5 % of the range), threshold x
@@ -281,6 +283,12 @@ SPAN: Final[dict[Recording, float]] = {Recording.BALANCED: 0.015, Recording.LEAN
 NOISE_WEIGHT: Final = 1 / 32
 """Weight of the newest difference in the running noise estimate (about the last 32 readings)."""
 
+STILL_READINGS: Final = 3
+"""The noise part applies while the value moves: once it has held still this many reading
+intervals (at least STILL_SECONDS), the plain threshold applies, so a burst's last value is
+written."""
+STILL_SECONDS: Final = 2.0
+
 HEARTBEAT: Final[dict[Recording, float]] = {Recording.BALANCED: 900.0, Recording.LEAN: 3600.0}
 """Maximum silence (s) of a value that differs from the written one, per policy."""
 
@@ -458,6 +466,8 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         #: value's range: lowest and highest in the current hour (loop time), the previous
         #: hour's range.
         self._noise = 0.0
+        self._gap = 0.0  # running mean time between readings (s)
+        self._read_at = self._changed_at = 0.0  # loop times: last reading, last change
         self._hour = -1
         self._low = self._high = 0.0
         self._last_span = 0.0
@@ -642,6 +652,11 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             self._area_value = value
             if latest is not None:
                 self._noise += (abs(value - latest) - self._noise) * NOISE_WEIGHT
+                if value != latest:
+                    self._changed_at = now
+                if self._read_at:
+                    self._gap += (now - self._read_at - self._gap) * NOISE_WEIGHT
+            self._read_at = now
             hour = int(now // 3600)
             if hour != self._hour:
                 if self._hour >= 0:
@@ -693,7 +708,9 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
                 self._schedule(due)
             return
         span = max(self._last_span, self._high - self._low)
-        threshold = policy.threshold_at(written[1], self._noise, span) * _TOLERANCE
+        still_at = self._changed_at + max(STILL_SECONDS, STILL_READINGS * self._gap)
+        noise = self._noise if now < still_at else 0.0
+        threshold = policy.threshold_at(written[1], noise, span) * _TOLERANCE
         delta = abs(value - written[1])
         if delta >= STEP_FACTOR * threshold:
             self._write(available, value, attrs)
@@ -709,8 +726,11 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             else:
                 self._schedule(due)
             return
-        # below the threshold: the heartbeat, or when the area reaches its limit
+        # below the threshold: the heartbeat, or when the area reaches its limit, or when the
+        # value has held still (the noise part no longer applies)
         at = math.inf if policy.heartbeat is None else self._last_write + policy.heartbeat
+        if noise and delta >= policy.threshold_at(written[1], 0.0, span) * _TOLERANCE:
+            at = min(at, max(still_at, due))
         if limit > 0 and delta > 0:
             growing = (self._area >= 0) == (value > written[1])
             left = limit - abs(self._area) if growing else limit + abs(self._area)

@@ -65,7 +65,7 @@ class Day:
 # --- BMV-702 --------------------------------------------------------------------------------------
 
 
-def bmv_day(seconds: int = DAY) -> Day:
+def bmv_day(seconds: int = DAY, start: float = 0.0) -> Day:
     """The BMV-702 capture, forward and backward, for `seconds` (two records a second)."""
     import sys
 
@@ -158,7 +158,7 @@ class Loads:
         return 22.0 + fridge + evening + morning + self.rng.gauss(0, 1.5)
 
 
-def jbd_day(seconds: int = DAY, poll: float = 10.0) -> Day:
+def jbd_day(seconds: int = DAY, start: float = 0.0, poll: float = 10.0) -> Day:
     """A 4S 100 Ah LiFePO4 with a JBD BMS, polled every `poll` s (see the module docstring)."""
     import datetime as dt
     import sys
@@ -197,12 +197,12 @@ def jbd_day(seconds: int = DAY, poll: float = 10.0) -> Day:
         energy = EnergyIntegrator(charged_wh=15230.0, discharged_wh=14870.0)
         t = 0.0
         while t < seconds:
-            pv = 220.0 * weather.sun(t)
-            current = (pv - loads.power(t)) / 13.2 + rng.gauss(0, 0.03)
+            pv = 220.0 * weather.sun(start + t)
+            current = (pv - loads.power(start + t)) / 13.2 + rng.gauss(0, 0.03)
             if soc >= 99.5 and current > 0:
                 current = min(current, 0.5)
             soc = min(100.0, max(5.0, soc + current * poll / 3600 / capacity * 100))
-            basic, cells = record(t, soc, current)
+            basic, cells = record(start + t, soc, current)
             energy.add(t, basic.power)
             data = {**basic_values(basic), **cell_values(cells)}
             data["charged_energy"] = round(energy.charged_wh / 1000, 6)
@@ -272,6 +272,7 @@ class BoatGx:
         self.course = 270.0
         self.satellites = 31
         self.average_i = -4.9  # the monitor's time-to-go averages the current (3 minutes)
+        self.charging = False
 
     def step(self, t: float) -> dict[str, dict[str, Any]]:
         rng = self.rng
@@ -282,7 +283,11 @@ class BoatGx:
         pv = 300.0 * self.weather.sun(t) + (rng.gauss(0, 1.0) if self.weather.sun(t) > 0 else 0)
         pv = max(0.0, pv)
         load = self.loads.power(t)
-        shore_charge = 15.0 if self.soc < 90 else 0.0  # the Multi charges below 90 %
+        if self.soc < 85:  # the Multi charges from 85 % to 95 % (on shore power)
+            self.charging = True
+        elif self.soc >= 95:
+            self.charging = False
+        shore_charge = 15.0 if self.charging else 0.0
         battery_i = (pv - load) / 13.3 + shore_charge + rng.gauss(0, 0.05)
         if self.soc >= 100 and battery_i > 0:
             battery_i = rng.gauss(0, 0.05)
@@ -305,8 +310,9 @@ class BoatGx:
         self.yield_today += pv / 3.6e6
         self.yield_total += pv / 3.6e6
         self.max_power_today = max(self.max_power_today, round(pv))
-        pv_v = _q(35.8 + 4 * self.weather.sun(t) + rng.gauss(0, 0.05), 0.01) if pv > 0 else _q(
-            max(0.0, 2 * self.weather.sun(t)), 0.01)  # fmt: skip
+        sun = self.weather.sun(t)
+        pv_v = _q(35.8 + 4 * sun + rng.gauss(0, 0.05), 0.01) if sun > 0.01 else _q(
+            3000 * sun, 0.01)  # fmt: skip
         ac_v = _q(120.3 + rng.gauss(0, 0.25), 0.01)
         ac_in_f = 60.0 + rng.gauss(0, 0.015)
         ac_load = (60.0 if 19 < hour < 22.5 else 0.0) + max(0.0, rng.gauss(8, 2))
@@ -396,7 +402,7 @@ class BoatGx:
         return out
 
 
-def gx_day(seconds: int = DAY) -> Day:
+def gx_day(seconds: int = DAY, start: float = 0.0) -> Day:
     """The boat GX, alive for `seconds` (see the module docstring)."""
     import sys
 
@@ -404,7 +410,7 @@ def gx_day(seconds: int = DAY) -> Day:
     from custom_components.victron_venus.descriptions import venus as rows
 
     portal, services = _recording()
-    for service, values in BoatGx().step(0.0).items():  # the model's start (counters included)
+    for service, values in BoatGx().step(start).items():  # the model's start (counters too)
         services.setdefault(service, {}).update(values)
     devices = []
     for service, data in services.items():
@@ -428,7 +434,7 @@ def gx_day(seconds: int = DAY) -> Day:
         boat = BoatGx()
         last: dict[str, dict[str, Any]] = {s: dict(d) for s, d in services.items()}
         for t in range(seconds):
-            for service, values in boat.step(float(t)).items():
+            for service, values in boat.step(start + t).items():
                 if service not in known:
                     continue
                 before = last[service]

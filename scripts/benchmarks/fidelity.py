@@ -170,7 +170,8 @@ async def run_day(day: Day, config_dir: Path, db_url: str, frozen: Any) -> dict[
 
     import custom_components.victron_venus as integration
 
-    frozen.move_to(START - timedelta(seconds=30))
+    start = START + timedelta(seconds=day.extra.get("start", 0.0))
+    frozen.move_to(start - timedelta(seconds=30))
     async with simulated_hass(config_dir, db_url) as hass:
         sources = {v: _source_class(day, v, rec, iv) for v, rec, iv in VARIANTS}
         entries: dict[str, Any] = {}
@@ -227,12 +228,12 @@ async def run_day(day: Day, config_dir: Path, db_url: str, frozen: Any) -> dict[
         instance = get_instance(hass)
         counts = await instance.async_add_executor_job(_count_rows, instance, ids)
         sizes = await instance.async_add_executor_job(_table_sizes, instance)
-        end = START + timedelta(seconds=day.seconds)
+        end = start + timedelta(seconds=day.seconds)
         all_ids = {eid for m in ids.values() for eid in m.values()}
         stats = await instance.async_add_executor_job(
             statistics.statistics_during_period,
             hass,
-            START,
+            start,
             end,
             all_ids,
             "hour",
@@ -243,15 +244,30 @@ async def run_day(day: Day, config_dir: Path, db_url: str, frozen: Any) -> dict[
     outcomes = {}
     hours = day.seconds / 3600
     for variant, *_ in VARIANTS:
+        OVER.clear()
         outcomes[variant] = _compare(
             ids["truth"], ids[variant], stats, steps, counts[variant], hours
         )
+        if os.environ.get("FIDELITY_DEBUG") and OVER:
+            by_entity: dict[str, list[Any]] = {}
+            for item in OVER:
+                by_entity.setdefault(item[0], []).append(item)
+            for key, items in sorted(by_entity.items(), key=lambda kv: -len(kv[1])):
+                worst = max(items, key=lambda i: i[2] / max(i[3], 1e-12))
+                print(
+                    f"    over target, {variant}: {key}: {len(items)} h; worst {worst[1]} "
+                    f"error {worst[2]:.4g} target {worst[3]:.4g} range {worst[4]:.4g}",
+                    file=sys.stderr,
+                )
         total = sum(c[0] for c in counts.values())
         if sizes.get("states") and total:
             outcomes[variant].bytes_per_hour = counts[variant][0] / total * sizes["states"] / hours
     SIZES[day.name] = sizes
     return outcomes
 
+
+OVER: list[tuple[str, str, float, float, float]] = []
+"""(entity, hour, error, target, range) of every entity-hour over target (FIDELITY_DEBUG)."""
 
 SIZES: dict[str, dict[str, int]] = {}
 """Bytes of the recorder's tables (with their indexes) after each day, by day name."""
@@ -367,6 +383,7 @@ def _compare(  # noqa: PLR0917
                 ratio = error / target if target > 0 else (0.0 if error < 1e-9 else math.inf)
                 if error > target + 1e-9:
                     over += 1
+                    OVER.append((key, hour, error, target, span))
                 if ratio > worst_ratio or (ratio == worst_ratio and error > worst):
                     worst_ratio, worst = ratio, error
                     worst_pct = 100 * error / span if span > 0 else 0.0
@@ -466,13 +483,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--captures", default="bmv,jbd,gx", help="comma-separated: bmv, jbd, gx (default: all)"
     )
+    parser.add_argument("--start-hour", type=float, default=0.0, help="of the day models")
     parser.add_argument(
         "--postgres", action="store_true", help="the recorder on PostgreSQL (default: SQLite)"
     )
     args = parser.parse_args(argv)
     seconds = int(args.hours * 3600)
     makers = {"bmv": bmv_day, "jbd": jbd_day, "gx": gx_day}
-    days = [makers[name](seconds) for name in args.captures.split(",")]
+    offset = args.start_hour * 3600
+    days = [makers[name](seconds, offset) for name in args.captures.split(",")]
+    for day in days:
+        day.extra["start"] = offset
     if args.postgres:
         from scripts.benchmarks.postgres import PostgresServer
 

@@ -273,7 +273,8 @@ async def test_a_noisy_value_gets_a_threshold_above_its_noise(
 ) -> None:
     """12.6 / 13.0 V each second (noise of 0.4 V, twenty times the 0.02 V threshold): the first
     swings are large steps, written; then the threshold follows the noise (2.5 x its running mean
-    difference) and nothing more is written, while every change wrote 120 rows."""
+    difference) and nothing more is written, while every change wrote 120 rows; when the value
+    holds still, its last value is written."""
     entry, writes = await _setup(hass)
     for second in range(120):
         await _tick(hass, freezer)
@@ -283,6 +284,14 @@ async def test_a_noisy_value_gets_a_threshold_above_its_noise(
     assert early == 4  # 13.0 -> 12.6 -> 13.0 -> 12.6: steps of 0.4 V, while the noise is learnt
     assert len(writes("sensor.ours_voltage")) == early
     assert len(writes("sensor.truth_voltage")) == 120
+    # the noise stops: 12.9 V once (a GX publishes only changes), then nothing. Once the value
+    # has held still for three reading intervals (about 3 s), the plain threshold applies again
+    await _tick(hass, freezer)
+    await _push(hass, entry, voltage=12.9)
+    await _tick(hass, freezer, 2)
+    assert writes("sensor.ours_voltage")[early:] == []
+    await _tick(hass, freezer)
+    assert writes("sensor.ours_voltage")[early:] == ["12.9"]
 
 
 async def test_detailed_writes_every_change(
