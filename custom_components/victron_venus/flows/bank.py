@@ -178,6 +178,21 @@ class BankFlowMixin(ConfigFlow):
             }
         )
 
+    def _bank_defaults(
+        self, user_input: dict[str, Any], fallback: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The form's values after an error: what the user gave (the ticked batteries that are
+        still candidates, the name, the entity-battery count, the wiring), else `fallback`."""
+        candidates = self._bank_candidates()
+        return {
+            CONF_NAME: user_input.get(CONF_NAME, fallback[CONF_NAME]),
+            CONF_MEMBERS: [
+                m for m in dict.fromkeys(user_input.get(CONF_MEMBERS, [])) if m in candidates
+            ],
+            CONF_ENTITY_COUNT: user_input.get(CONF_ENTITY_COUNT, fallback[CONF_ENTITY_COUNT]),
+            CONF_WIRING: user_input.get(CONF_WIRING, fallback[CONF_WIRING]),
+        }
+
     def _check_bank(self, user_input: dict[str, Any]) -> str | None:
         """The error key for a bad choice of members, or None."""
         members = list(dict.fromkeys(user_input.get(CONF_MEMBERS, [])))
@@ -237,6 +252,8 @@ class BankFlowMixin(ConfigFlow):
             CONF_ENTITY_COUNT: 0,
             CONF_WIRING: PARALLEL,
         }
+        if user_input is not None:
+            defaults = self._bank_defaults(user_input, defaults)
         return self.async_show_form(
             step_id="bank", data_schema=self._bank_schema(defaults), errors=errors
         )
@@ -372,6 +389,8 @@ class BankFlowMixin(ConfigFlow):
             CONF_ENTITY_COUNT: len(old_specs),
             CONF_WIRING: entry.data[CONF_WIRING],
         }
+        if user_input is not None:
+            defaults = self._bank_defaults(user_input, defaults)
         return self.async_show_form(
             step_id="reconfigure_bank", data_schema=self._bank_schema(defaults), errors=errors
         )
