@@ -5,8 +5,9 @@ messages (``loop.call_soon``), a push into each changed service's ``DeviceCoordi
 entities. The session (pure, sans-I/O) owns the GX protocol (protocols.md §3). This module is
 the Home Assistant wiring: the MQTT client, a 1 s timer calling ``session.tick``, a coordinator
 and a device per service of an included type (identifier ``<portal id>_<type>_<instance>``, via
-the GX device, identifier = portal id, which has the ``system`` service's entities), the device
-registry, repair issues for the caps (``MAX_DEVICES``, ``MAX_STORED_BYTES``) and the logs.
+the GX device, identifier = portal id, which has the ``system`` service's entities; the device
+registry side is ``sources.venus_devices``), writes (``sources.venus_control``), repair issues
+for the caps (``MAX_DEVICES``, ``MAX_STORED_BYTES``) and the logs.
 """
 
 from __future__ import annotations
@@ -15,20 +16,18 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 import logging
-import math
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 
-from ..const import DOMAIN, MANUFACTURER
+from ..const import DOMAIN
 from ..control import VictronControlEntityDescription, VictronNumberEntityDescription
-from ..coordinator import DeviceCoordinator, write_interval_of
+from ..coordinator import DeviceCoordinator
 from ..descriptions import venus as rows
 from ..descriptions.venus import SERVICE_TYPES
 from ..descriptions.venus_controls import CONTROL_SERVICE_TYPES
@@ -43,15 +42,13 @@ from ..transport.mqtt import (
     async_run_probe,
     settings_from,
 )
-from .base import Source
-from .venus_control import CONF_CONTROL, CONTROL_PLATFORMS, VenusControl  # noqa: F401 (CONF_CONTROL: re-exported)
+from .venus_control import CONF_CONTROL, CONTROL_PLATFORMS, VenusControl
+from .venus_devices import DATA_FIRMWARE, DATA_MODEL, VenusDevices
 
 _LOGGER = logging.getLogger(__name__)
 
 # entry.data keys besides the connection's (transport.mqtt.settings_from)
 CONF_PORTAL_ID: Final = "portal_id"
-DATA_MODEL: Final = "model"
-DATA_FIRMWARE: Final = "firmware"
 CONF_SERVICE_TYPES: Final = "service_types"  # an option
 
 PROBE_TIMEOUT = 10.0
@@ -69,7 +66,6 @@ MAX_DEVICES = gx.MAX_DEVICES
 MAX_STORED_BYTES = gx.MAX_STORED_BYTES
 PATH_BYTES = gx.PATH_BYTES
 
-type _Service = gx.Service[DeviceCoordinator]
 _TABLES: Final[dict[Platform, Mapping[str, Sequence[VictronEntityDescription]]]] = {
     Platform.SENSOR: rows.SENSORS,
     Platform.BINARY_SENSOR: rows.BINARY_SENSORS,
@@ -89,7 +85,7 @@ async def async_probe(
     return probe.result()
 
 
-class VenusSource(Source):
+class VenusSource(VenusDevices):
     """One GX: its MQTT connection, its session, one coordinator per device service."""
 
     platforms: tuple[Platform, ...] = (
@@ -184,16 +180,7 @@ class VenusSource(Source):
         """Register the GX device, connect (ConfigEntryAuthFailed on bad credentials,
         ConfigEntryNotReady when unreachable), then keep the connection up."""
         entry = self.entry
-        gx_device = dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, self.portal_id)},
-            manufacturer=MANUFACTURER,
-            name=entry.title,
-            model=entry.data.get(DATA_MODEL),
-            sw_version=entry.data.get(DATA_FIRMWARE),
-            serial_number=self.portal_id,
-        )
-        self._gx_device_id = gx_device.id
+        self._register_gx_device()
         for limit in (gx.LIMIT_DEVICES, gx.LIMIT_DATA):  # a reload starts afresh
             ir.async_delete_issue(self.hass, DOMAIN, f"{limit}_{entry.entry_id}")
         self._remove_registry_devices(keep_excluded=False)
@@ -333,104 +320,6 @@ class VenusSource(Source):
             translation_placeholders={"name": title, "limit": amount},
         )
 
-    # --- devices --------------------------------------------------------------------------------
-
-    @callback
-    def _announce_next(self) -> None:
-        """Create one device of a full publish per loop turn (Home Assistant adds its entities at
-        once), then remove registry devices the GX no longer has and update the GX device."""
-        self._announce_handle = None
-        if (service := self.session.next_device_due()) is not None:
-            self._announce(service)
-        self._handle(self.session.events())  # the device cap, if reached
-        if self.session.devices_due:
-            self._announce_handle = self._loop.call_soon(self._announce_next)
-            return
-        if self.session.complete_publish:
-            self._remove_registry_devices(keep_excluded=True)
-        self._update_registry(self.portal_id, gx.gx_details(self.session.services))
-
-    @callback
-    def _announce(self, service: _Service) -> None:
-        """Create the service's coordinator and device; its entities follow its data."""
-        identifier = gx.device_identifier(self.portal_id, service)
-        coordinator = DeviceCoordinator(
-            self.hass,
-            self.entry,
-            identifier=identifier,
-            device_info=self._device_info(service, identifier),
-            write_interval=write_interval_of(self.entry),
-            freshness_timeout=math.inf,  # a constant value never goes stale; the GX does
-        )
-        self.session.attach(service, coordinator)
-        self._types[identifier] = service.service_type
-        coordinator.async_push(service.data)
-        self.async_add_device(coordinator)
-
-    def _device_info(self, service: _Service, identifier: str) -> DeviceInfo:
-        info = DeviceInfo(identifiers={(DOMAIN, identifier)}, manufacturer=MANUFACTURER)
-        if service.service_type == "system":
-            return info | DeviceInfo(name=self.entry.title, serial_number=self.portal_id)
-        taken = {
-            c.device_info.get("name")
-            for c in self.devices.values()
-            if c.identifier not in (identifier, self.portal_id)
-        }
-        assert self._gx_device_id is not None
-        identity = gx.service_identity(service, taken, rows.SERVICE_LABELS)
-        return cast(DeviceInfo, {**info, **identity, "via_device_id": self._gx_device_id})
-
-    @callback
-    def _update_identity(self, service: _Service, coordinator: DeviceCoordinator) -> None:
-        """A name, model, serial or firmware changed: update the device registry."""
-        service.identity_changed = False
-        info = self._device_info(service, coordinator.identifier)
-        if info != coordinator.device_info:
-            coordinator.device_info.update(info)  # the entities share this dict
-            fields = {field: info.get(field) for field in gx.IDENTITY_FIELDS}
-            self._update_registry(coordinator.identifier, fields)
-
-    def _registry_device(self, identifier: str) -> tuple[dr.DeviceRegistry, dr.DeviceEntry | None]:
-        registry = dr.async_get(self.hass)
-        key = (DOMAIN, identifier)
-        return registry, registry.async_get_device_by_identifier(key, self.entry.entry_id)
-
-    def _update_registry(self, identifier: str, fields: Mapping[str, Any]) -> None:
-        """Set the registry device's `fields` (name, model, ...) that differ."""
-        registry, device = self._registry_device(identifier)
-        if device is not None:
-            changed: dict[str, Any] = {k: v for k, v in fields.items() if getattr(device, k) != v}
-            if changed:
-                registry.async_update_device(device.id, **changed)
-
-    @callback
-    def _remove_device(self, service: _Service, reason: str) -> None:
-        """The session forgot a service: remove its device (and so its entities)."""
-        coordinator, service.coordinator = service.coordinator, None
-        if coordinator is None:
-            return
-        _LOGGER.info("%s: %s; removing the device", coordinator.name, reason)
-        coordinator.async_mark_unavailable()  # logged just above
-        self.devices.pop(coordinator.identifier, None)
-        self._types.pop(coordinator.identifier, None)
-        registry, device = self._registry_device(coordinator.identifier)
-        if device is not None:
-            registry.async_remove_device(device.id)
-        self.devices_removed += 1
-
-    @callback
-    def _remove_registry_devices(self, *, keep_excluded: bool) -> None:
-        """Remove registry devices of this entry that no longer belong: at start those of
-        service types the options exclude; after a full publish (keep_excluded) also those of
-        services the GX did not publish (gone while Home Assistant was not running)."""
-        registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            identifiers = {value for domain, value in device.identifiers if domain == DOMAIN}
-            devices = self.devices if keep_excluded else None
-            if gx.stale_device(identifiers, self.portal_id, self.included, devices):
-                registry.async_remove_device(device.id)
-                self.devices_removed += 1
-
     # --- diagnostics ------------------------------------------------------------------------------
 
     def diagnostics(self) -> dict[str, Any]:
@@ -455,4 +344,13 @@ class VenusSource(Source):
         }
 
 
-__all__ = ["NotAGx", "ProbeResult", "VenusSource", "async_probe", "settings_from"]
+__all__ = [
+    "CONF_CONTROL",
+    "DATA_FIRMWARE",
+    "DATA_MODEL",
+    "NotAGx",
+    "ProbeResult",
+    "VenusSource",
+    "async_probe",
+    "settings_from",
+]
