@@ -95,6 +95,9 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 MANUFACTURER = "Jiabaida (JBD)"
+#: the device model until the BMS answers 0x05 with its hardware string (a product name, not
+#: translated; never the firmware, which is the device's sw_version)
+FALLBACK_MODEL = "JBD BMS"
 
 #: entry.data / entry.options keys
 CONF_TRANSPORT = "transport"  # "bluetooth" or "serial"
@@ -369,7 +372,7 @@ class JBDSource(Source):
                 identifiers={(DOMAIN, entry.unique_id)},
                 connections=connections,
                 manufacturer=MANUFACTURER,
-                model=data.get(DATA_MODEL),
+                model=data.get(DATA_MODEL) or FALLBACK_MODEL,
                 name=entry.title,
                 sw_version=data.get(DATA_SOFTWARE),
             ),
