@@ -22,7 +22,12 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.victron_venus.const import CONF_WRITE_INTERVAL, DOMAIN
+from custom_components.victron_venus.const import (
+    CONF_RECORDING,
+    CONF_WRITE_INTERVAL,
+    DOMAIN,
+    Recording,
+)
 from custom_components.victron_venus.descriptions.venus import SERVICE_TYPES
 from custom_components.victron_venus.sources import venus as venus_source
 from custom_components.victron_venus.transport.mqtt import (
@@ -516,9 +521,11 @@ async def test_diagnostics_redact_secrets_and_list_every_topic(  # noqa: PLR0917
 async def test_write_interval_limits_writes(
     hass: HomeAssistant, fast: None, broker: MosquittoBroker, gx: GxSimulator
 ) -> None:
-    """With the default 5 s interval a fast-changing value is written once, then at the end of
-    the interval; enum states are written at once."""
-    entry = await setup_entry(hass, broker, options={CONF_WRITE_INTERVAL: 5})
+    """Recording detailed, 5 s interval: a fast-changing value is written once, then its latest
+    value at the end of the interval; enum states are written at once."""
+    entry = await setup_entry(
+        hass, broker, options={CONF_WRITE_INTERVAL: 5, CONF_RECORDING: Recording.DETAILED}
+    )
     await _live(hass, entry)
     voltage = entity_id(hass, uid("battery/275", "Dc/0/Voltage"))
     writes: list[str] = []
@@ -528,11 +535,16 @@ async def test_write_interval_limits_writes(
             writes.append(event.data["new_state"].state)
 
     unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, record)
-    for n in range(20):
+    gx.set_value("battery/275/Dc/0/Voltage", 13.0)  # written at once or at its interval's end
+    await wait_for(lambda: writes == ["13.0"], timeout=10, what="13.0 written")
+    for n in range(1, 20):  # within 5 s of that write: held back
         gx.set_value("battery/275/Dc/0/Voltage", 13.0 + n / 100)
     gx.set_value("solarcharger/288/State", 3)
     await wait_for(lambda: state_of(hass, uid("solarcharger/288", "State")).state == "bulk")  # type: ignore[union-attr]
-    assert len(writes) <= 1
+    assert writes == ["13.0"]
+    # the interval ends: the latest value, once
+    await wait_for(lambda: len(writes) == 2, timeout=10, what="the interval's write")
+    assert writes == ["13.0", "13.19"]
     unsub()
     await hass.config_entries.async_unload(entry.entry_id)
 
