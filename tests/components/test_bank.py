@@ -238,7 +238,12 @@ async def _two_batteries(
     for name, bms in zip(("Fore", "Aft"), bmses, strict=True):
         device = await stack.enter_async_context(serving(tmp_path, bms, f"tty{name}"))
         entry = await setup_serial(hass, device.link, title=name, options={"poll_interval": 60})
-        await wait_for(lambda e=entry: e.runtime_data.good_polls == 1)
+        source: JBDSource = entry.runtime_data
+
+        def polled(s: JBDSource = source) -> bool:
+            return s.good_polls == 1
+
+        await wait_for(polled)
         entries.append(entry)
         devices.append(device)
     return entries, bmses, devices

@@ -125,7 +125,8 @@ class Rig:
 
     @property
     def link(self) -> bank_gx.BankGxLink:
-        return self.bank.runtime_data.gx_link
+        source: bank_module.BankSource = self.bank.runtime_data
+        return source.gx_link
 
     def gx_limits(self) -> tuple[Any, Any]:
         return self.sim.get_value(VOLTAGE), self.sim.get_value(CURRENT)

@@ -408,7 +408,8 @@ async def test_bank_flow_with_every_kind_of_member(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
     result = await _reconfigure(hass, bank.entry_id)
-    schema = result["data_schema"].schema  # type: ignore[union-attr]
+    assert result["data_schema"] is not None
+    schema = result["data_schema"].schema
     defaults = {str(k): k.default() for k in schema if hasattr(k, "default")}
     assert defaults["entity_batteries"] == 2
     assert defaults["members"] == [jbd.entry_id, ref]

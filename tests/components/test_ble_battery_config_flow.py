@@ -16,8 +16,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.victron_venus.const import DOMAIN
-from custom_components.victron_venus.flows import ble_battery as flow_module
 from custom_components.victron_venus.sources import ble_battery as source_module
+from custom_components.victron_venus.sources.errors import NotInRange
 from custom_components.victron_venus.sources.jbd import (
     REQUEST_BASIC,
     REQUEST_CELLS,
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.usefixtures("enable_bluetooth")
 
 JK, DALY, ANT = "jikong_bms", "daly_bms", "ant_bms"
 JBD_ADDRESS = "A4:C1:37:00:00:09"
+FLOW = "custom_components.victron_venus.flows.ble_battery"  # monkeypatched by path
 
 
 @pytest.fixture(autouse=True)
@@ -166,7 +167,7 @@ async def test_user_step_battery_gone_or_set_up_meanwhile(
     advertise(hass, DALY)
     result = await _user_form(hass)
     flow_id = result["flow_id"]
-    monkeypatch.setattr(flow_module.bluetooth, "async_discovered_service_info", lambda *a, **k: [])
+    monkeypatch.setattr(f"{FLOW}.bluetooth.async_discovered_service_info", lambda *a, **k: [])
     result = await hass.config_entries.flow.async_configure(
         flow_id, {"address": "C8:47:80:14:88:B7"}
     )
@@ -178,7 +179,7 @@ async def test_user_step_battery_gone_or_set_up_meanwhile(
     flow_id = result["flow_id"]
     only_daly = [ble_bms.advertisement(DALY)]
     monkeypatch.setattr(
-        flow_module.bluetooth, "async_discovered_service_info", lambda *a, **k: only_daly
+        f"{FLOW}.bluetooth.async_discovered_service_info", lambda *a, **k: only_daly
     )
     result = await hass.config_entries.flow.async_configure(
         flow_id, {"address": "C8:47:80:14:88:B7"}
@@ -371,10 +372,10 @@ async def test_reconfigure_and_reauth(hass: HomeAssistant, monkeypatch: pytest.M
 
 def test_probe_of_a_battery_nobody_hears() -> None:
     """The probe's own first check (no adapter hears the address) is `not_in_range`."""
-    assert source_module.probe_failure(source_module.NotInRange("x")).reason == "not_in_range"
+    assert source_module.probe_failure(NotInRange("x")).reason == "not_in_range"
 
 
 async def test_probe_not_in_range(hass: HomeAssistant) -> None:
     """Probing an address nobody hears raises NotInRange without touching the radio."""
-    with pytest.raises(source_module.NotInRange):
+    with pytest.raises(NotInRange):
         await source_module.async_probe(hass, "C0:FF:EE:00:00:09", DALY, None)

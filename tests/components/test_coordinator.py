@@ -36,8 +36,9 @@ from custom_components.victron_venus.const import (
 )
 from custom_components.victron_venus.coordinator import DeviceCoordinator, write_interval_of
 from custom_components.victron_venus.sources.base import Source
+from custom_components.victron_venus.trips.settings import default_options
 
-from .logbook_helpers import SPEED, TRACKER, default_options, setup_logbook
+from .logbook_helpers import SPEED, TRACKER, setup_logbook
 
 IDENTIFIER = "TEST1"
 
@@ -352,7 +353,7 @@ async def test_update_entity_fetches_nothing(hass: HomeAssistant) -> None:
 
 def test_old_names_are_importable_for_one_release() -> None:
     """What moved to coordinator.py and const.py is still importable where it was."""
-    from custom_components.victron_venus import (
+    from custom_components.victron_venus import (  # type: ignore[attr-defined]  # the old path
         VictronConfigEntry,
         const,
         coordinator,

@@ -208,7 +208,9 @@ async def test_options_set_the_detector_thresholds(hass: HomeAssistant) -> None:
     entry = await setup_logbook(hass, logbook_entry(data={"power": POWER}))
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "init"
-    shown = {str(key) for key in result["data_schema"].schema}
+    schema = result["data_schema"]
+    assert schema is not None
+    shown = {str(key) for key in schema.schema}
     extra = {"engine_power", "house_load", "fit_max_speed"}
     assert shown == {"recording", CONF_WRITE_INTERVAL, *THRESHOLDS, *extra}
     result = await hass.config_entries.options.async_configure(

@@ -217,7 +217,7 @@ def _probe_reasons(path: Path) -> set[str]:
     return {cls.reason for cls in classes}
 
 
-def _subclasses(cls: type) -> set[type]:
+def _subclasses[T](cls: type[T]) -> set[type[T]]:
     found = {cls}
     for sub in cls.__subclasses__():
         found |= _subclasses(sub)
@@ -241,7 +241,7 @@ def resolve(path: Path, node: ast.expr, index: int | None = None, depth: int = 0
             return {node.value}
     if isinstance(node, ast.JoinedStr) and index is None:
         regex = "".join(
-            re.escape(part.value) if isinstance(part, ast.Constant) else ".+"
+            re.escape(str(part.value)) if isinstance(part, ast.Constant) else ".+"
             for part in node.values
         )
         return {Pattern(regex)}
@@ -303,7 +303,7 @@ def _bindings_of(path: Path, node: ast.Name) -> list[tuple[Path, ast.expr, int |
         sites = list(_call_sites(path, function))
         if not sites:
             raise Unresolved(f"{_where(path, node)}: {function.name}() is never called")
-        found = []
+        found: list[tuple[Path, ast.expr, int | None]] = []
         for site_path, call in sites:
             argument = _argument(path, call, function, name)
             if argument is None:

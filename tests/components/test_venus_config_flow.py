@@ -124,7 +124,9 @@ async def test_errors_are_distinct_and_the_form_recovers(
         result = await _submit(hass, flow_id, answer)
         assert result["type"] is FlowResultType.FORM, answer
         assert result["errors"] == errors, answer
-    assert "Details:" in result["description_placeholders"]["details"] or errors.get("fingerprint")
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert "Details:" in placeholders["details"] or errors.get("fingerprint")
     result = await _submit(hass, flow_id, _answer(broker.port, portal_id=PORTAL.upper()))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == PORTAL
@@ -142,6 +144,7 @@ async def test_tls_pinned_and_ca_modes(
         hass, flow_id, _answer(tls_broker.port, tls_mode="pinned", fingerprint="ab" * 32)
     )
     assert result["errors"] == {"base": "tls_error"}
+    assert result["description_placeholders"] is not None
     assert cert.sha256 in result["description_placeholders"]["details"]
     result = await _submit(
         hass, flow_id, _answer(tls_broker.port, tls_mode="ca", ca_cert=_other_ca(tls_broker))

@@ -101,7 +101,11 @@ class WriteWatcher:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="w-watcher")
         client.username_pw_set(USER, PASSWORD)
         client.on_connect = lambda c, *_: c.subscribe("W/#")
-        client.on_subscribe = lambda *_: self._loop.call_soon_threadsafe(self._subscribed.set)
+
+        def subscribed(*_: object) -> None:
+            self._loop.call_soon_threadsafe(self._subscribed.set)
+
+        client.on_subscribe = subscribed
         client.on_message = lambda _c, _u, m: self.messages.append((m.topic, bytes(m.payload)))
         client.connect(HOST, port)
         client.loop_start()
@@ -304,10 +308,11 @@ async def test_every_control_row_writes_its_topic_and_ends_confirmed(
             path = source.control.path_of(coordinator, row)
             before = len(watcher.messages)
             written, state = await _press(hass, reg.domain, reg.entity_id, None)
-            await wait_for(
-                lambda n=before: len(watcher.messages) > n,
-                what=f"W/ of {path}",
-            )
+
+            def grown(n: int = before) -> bool:
+                return len(watcher.messages) > n
+
+            await wait_for(grown, what=f"W/ of {path}")
             await asyncio.sleep(0.05)  # nothing else follows
             assert watcher.messages[before:] == [
                 (
@@ -435,6 +440,7 @@ async def test_refusals_give_the_refused_error(
     with pytest.raises(HomeAssistantError) as err:
         await task
     assert err.value.translation_key == "control_refused"
+    assert err.value.translation_placeholders is not None
     assert err.value.translation_placeholders["reported"] == "3"
     assert _state(hass, mode) == "on"
 
