@@ -844,7 +844,8 @@ async def add_logbook(client: HomeAssistantClient, check: bool, timeout: float) 
     log(f"config flow Logbook on {tracker}: {outcome(result, False)}")
     if check and result["type"] == "create_entry":
         options = await client.options_flow(
-            result["result"]["entry_id"], {"write_interval": 5, "min_trip_duration": 1}
+            result["result"]["entry_id"],
+            {"write_interval": 5, "trip_filter": {"min_trip_duration": 1}},
         )
         log(f"options flow Logbook (shortest trip 1 min for the check): {options['type']}")
 

@@ -1,17 +1,21 @@
 """Config flow: one menu of entry types; each type's steps live in flows/<type>.py.
 
-The options flow is shared: every entry type has the recording policy (flows/recording.py) and
-the write interval (the shortest time between two writes of an entity, and so two recorder rows);
-a type may add its own fields through `options_fields(entry)`.
+The options flow has one step per entry type (step id = the type: its own title and description in
+strings.json). Every type has the recording policy (flows/recording.py) and the write interval
+(the shortest time between two writes of an entity, and so two recorder rows); a type adds its own
+fields through `options_fields(entry)` in flows/<type>.py, which may group them in sections (the
+logbook's); the options are stored flat whatever the sections.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import NumberSelector, NumberSelectorConfig, NumberSelectorMode
 import probatio
 
@@ -30,6 +34,7 @@ from .flows import (
     ble_battery as ble_battery_flow,
     jbd as jbd_flow,
     logbook as logbook_flow,
+    vedirect as vedirect_flow,
     venus as venus_flow,
 )
 from .flows.bank import BankFlowMixin
@@ -50,14 +55,54 @@ MENU: tuple[EntryType, ...] = (
     EntryType.LOGBOOK,
 )
 
-#: per entry type: extra option fields beside the write interval
-OPTION_FIELDS: dict[EntryType, Callable[[ConfigEntry], dict[Any, Any]]] = {
-    EntryType.JBD: jbd_flow.options_fields,
-    EntryType.BLE_BATTERY: ble_battery_flow.options_fields,
-    EntryType.BANK: bank_flow.options_fields,
-    EntryType.VENUS: venus_flow.options_fields,
-    EntryType.LOGBOOK: logbook_flow.options_fields,
+#: per entry type: the flows/ module whose `options_fields(entry)` gives the type's own options
+#: (looked up when the form is built, so a field a module adds shows without a change here)
+OPTION_MODULES: dict[EntryType, ModuleType] = {
+    EntryType.VEDIRECT: vedirect_flow,
+    EntryType.VENUS: venus_flow,
+    EntryType.JBD: jbd_flow,
+    EntryType.BLE_BATTERY: ble_battery_flow,
+    EntryType.BANK: bank_flow,
+    EntryType.LOGBOOK: logbook_flow,
 }
+
+
+def options_schema(entry: ConfigEntry) -> probatio.Schema:
+    """The options form of `entry`: the recording policy, the write interval, then the fields of
+    its type's `options_fields(entry)` (a type may group them in `section`s)."""
+    current = entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
+    fields: dict[Any, Any] = {
+        **recording_fields(entry),
+        probatio.Required(CONF_WRITE_INTERVAL, default=current): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_WRITE_INTERVAL,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="s",
+            )
+        ),
+    }
+    extra: Callable[[ConfigEntry], dict[Any, Any]] | None = getattr(
+        OPTION_MODULES[entry_type(entry)], "options_fields", None
+    )
+    if extra is not None:
+        fields.update(extra(entry))
+    return probatio.Schema(fields)
+
+
+def flat_options(schema: probatio.Schema, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The options to store: `user_input` with each section's fields lifted to the top level
+    (entry.options stays flat, as before the sections), the write interval an int."""
+    sections = {str(key) for key, value in schema.schema.items() if isinstance(value, section)}
+    data: dict[str, Any] = {}
+    for key, value in user_input.items():
+        if key in sections:
+            data.update(value or {})
+        else:
+            data[key] = value
+    data[CONF_WRITE_INTERVAL] = int(data[CONF_WRITE_INTERVAL])
+    return data
 
 
 class VictronVenusConfigFlow(
@@ -102,29 +147,52 @@ class VictronVenusConfigFlow(
 
 
 class VictronVenusOptionsFlow(OptionsFlowWithReload):
-    """Options: the write interval, plus the entry type's own options."""
+    """Options: one step per entry type (step id = the type, with its own title and description
+    in strings.json): the recording policy, the write interval and the type's own options."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and store the options (the entry reloads to apply them)."""
+        """The entry type's own step."""
+        step: Callable[[dict[str, Any] | None], Any] = getattr(
+            self, f"async_step_{entry_type(self.config_entry).value}"
+        )
+        result: ConfigFlowResult = await step(user_input)
+        return result
+
+    async def _async_options(
+        self, kind: EntryType, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show the form of step `kind`, or store its input flat (the entry reloads with it)."""
+        schema = options_schema(self.config_entry)
         if user_input is not None:
-            data = dict(user_input)
-            data[CONF_WRITE_INTERVAL] = int(data[CONF_WRITE_INTERVAL])
-            return self.async_create_entry(data=data)
-        entry = self.config_entry
-        current = entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
-        fields: dict[Any, Any] = {
-            **recording_fields(entry),
-            probatio.Required(CONF_WRITE_INTERVAL, default=current): NumberSelector(
-                NumberSelectorConfig(
-                    min=0,
-                    max=MAX_WRITE_INTERVAL,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
-            ),
-        }
-        extra = OPTION_FIELDS.get(entry_type(entry))
-        if extra is not None:
-            fields.update(extra(entry))
-        return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))
+            return self.async_create_entry(data=flat_options(schema, user_input))
+        return self.async_show_form(step_id=kind.value, data_schema=schema)
+
+    async def async_step_vedirect(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A VE.Direct device's options."""
+        return await self._async_options(EntryType.VEDIRECT, user_input)
+
+    async def async_step_venus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Venus GX's options."""
+        return await self._async_options(EntryType.VENUS, user_input)
+
+    async def async_step_jbd(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A JBD battery's options."""
+        return await self._async_options(EntryType.JBD, user_input)
+
+    async def async_step_ble_battery(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A Bluetooth battery's options."""
+        return await self._async_options(EntryType.BLE_BATTERY, user_input)
+
+    async def async_step_bank(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A battery bank's options."""
+        return await self._async_options(EntryType.BANK, user_input)
+
+    async def async_step_logbook(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A logbook's options, in sections."""
+        return await self._async_options(EntryType.LOGBOOK, user_input)

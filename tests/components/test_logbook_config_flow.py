@@ -207,23 +207,21 @@ async def test_reconfigure_changes_entities_and_name(hass: HomeAssistant) -> Non
 async def test_options_set_the_detector_thresholds(hass: HomeAssistant) -> None:
     entry = await setup_logbook(hass, logbook_entry(data={"power": POWER}))
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.FORM and result["step_id"] == "init"
-    schema = result["data_schema"]
-    assert schema is not None
-    shown = {str(key) for key in schema.schema}
-    extra = {"engine_power", "house_load", "fit_max_speed"}
-    assert shown == {"recording", CONF_WRITE_INTERVAL, *THRESHOLDS, *extra}
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "logbook"
+    schema = result["data_schema"].schema  # type: ignore[union-attr]
+    shown = {str(key): value for key, value in schema.items()}
+    sections = {"boat", "trip_start", "trip_stop", "trip_filter"}
+    assert set(shown) == {"recording", CONF_WRITE_INTERVAL, *sections}
+    grouped = {str(key) for name in sections for key in shown[name].schema.schema}
+    assert grouped == {*THRESHOLDS, "engine_power", "house_load", "fit_max_speed"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
             CONF_WRITE_INTERVAL: 10,
-            "start_distance": 300,
-            "stop_window": 15,
-            "merge_gap": 30,
-            "min_trip_distance": 0.5,
-            "engine_power": 200,
-            "house_load": 45,
-            "fit_max_speed": 5.5,
+            "trip_start": {"start_distance": 300},
+            "trip_stop": {"stop_window": 15, "merge_gap": 30},
+            "trip_filter": {"min_trip_distance": 0.5},
+            "boat": {"engine_power": 200, "house_load": 45, "fit_max_speed": 5.5},
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -291,7 +291,7 @@ async def test_options_flow_sets_write_interval_and_reloads(
     entry = await _create_entry(hass, device.link)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "vedirect"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"recording": "detailed", CONF_WRITE_INTERVAL: 0}
     )

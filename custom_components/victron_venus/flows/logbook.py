@@ -36,6 +36,9 @@ from ..trips.settings import (
     CONF_CONDITIONS,
     CONF_CURRENT,
     CONF_ENGINE,
+    CONF_ENGINE_POWER,
+    CONF_FIT_MAX_SPEED,
+    CONF_HOUSE_LOAD,
     CONF_LONGITUDE,
     CONF_POSITION,
     CONF_POWER,
@@ -65,23 +68,45 @@ ENTITY_FIELDS: dict[str, list[str]] = {
 EXPORT_FIELDS = (CONF_SOC, CONF_CURRENT, CONF_VOLTAGE)
 
 
+#: the options form's sections: name -> (its fields, collapsed). The boat's engine and efficiency
+#: fields are open; the detector thresholds, whose defaults suit most boats, collapsed.
+OPTION_SECTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "boat": ((CONF_ENGINE_POWER, CONF_HOUSE_LOAD, CONF_FIT_MAX_SPEED), False),
+    "trip_start": (("start_distance", "start_speed", "start_hold"), True),
+    "trip_stop": (
+        ("stop_radius", "stop_speed", "stop_window", "merge_gap", "merge_distance"),
+        True,
+    ),
+    "trip_filter": (("data_gap", "min_trip_distance", "min_trip_duration", "max_speed"), True),
+}
+
+
 def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
-    """Logbook options beside the update interval: detector thresholds, engine power, house load."""
+    """Logbook options beside the write interval, in `OPTION_SECTIONS`: the engine power, the
+    house load and the efficiency fit's top speed; the detector thresholds. Each field's default
+    is the entry's value (stored flat in entry.options; the options flow flattens the sections).
+    A section left out of an answer keeps its values."""
     defaults = default_options()
-    fields: dict[Any, Any] = {}
     ranges = {key: spec for key, (_, _, spec) in THRESHOLDS.items()}
     ranges.update({key: spec for key, (_, spec) in EXTRA_OPTIONS.items()})
-    for key, (low, high, step, unit) in ranges.items():
-        fields[probatio.Required(key, default=entry.options.get(key, defaults[key]))] = (
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=low,
-                    max=high,
-                    step=step,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement=unit,
+    fields: dict[Any, Any] = {}
+    for name, (keys, collapsed) in OPTION_SECTIONS.items():
+        inner: dict[Any, Any] = {}
+        for key in keys:
+            low, high, step, unit = ranges[key]
+            inner[probatio.Required(key, default=entry.options.get(key, defaults[key]))] = (
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=low,
+                        max=high,
+                        step=step,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement=unit,
+                    )
                 )
             )
+        fields[probatio.Optional(name, default={})] = section(
+            probatio.Schema(inner), {"collapsed": collapsed}
         )
     return fields
 
