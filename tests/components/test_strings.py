@@ -3,9 +3,10 @@
 Every entity row's name, every enum and select option's state label, every selector option's
 label, every form error, abort reason, repair issue and translated exception the code can use
 has its text in strings.json; and no Python module of the integration carries English names,
-state labels or option labels (nor the legacy dicts scripts/gen_strings.py used to build
-strings.json from). Read from the code itself: the description tables and the sources' `tables`
-by import, the flows and every `translation_key=` by ast.
+state labels or option labels (nor the legacy dicts strings.json was once built from: nothing
+merges them any more, scripts/gen_strings.py only copies strings.json to en.json). Read from
+the code itself: the description tables and the sources' `tables` by import, the flows and every
+`translation_key=` by ast.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from tests.shared import REPO
 COMPONENT = REPO / "custom_components" / "victron_venus"
 STRINGS: dict[str, Any] = json.loads((COMPONENT / "strings.json").read_text(encoding="utf-8"))
 
-#: the dicts English text used to live in (scripts/gen_strings.py still merges them, for now)
+#: the dicts English text used to live in (none may come back: strings.json is the only home)
 LEGACY_DICTS = frozenset(
     {"NAMES", "STATE_NAMES", "STRINGS", "OPTIONS_STRINGS", "ISSUES", "EXCEPTIONS"}
 )
@@ -769,7 +770,6 @@ def test_gen_strings_check_finds_a_stale_copy_and_the_sync_fixes_it(
     """--check exits 1 while en.json differs from strings.json and writes nothing; the sync
     copies strings.json byte for byte."""
     tool = _tool_on(tmp_path, monkeypatch, {"config": {"error": {"x": "An error."}}})
-    monkeypatch.setattr(tool, "legacy_fragments", list)
     tool.EN.parent.mkdir()
     tool.EN.write_text("{}\n", encoding="utf-8")
     assert tool.main(["--check"]) == 1
@@ -779,28 +779,25 @@ def test_gen_strings_check_finds_a_stale_copy_and_the_sync_fixes_it(
     assert tool.main(["--check"]) == 0
 
 
-def test_gen_strings_merges_a_legacy_dict_but_never_replaces_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_gen_strings_lays_out_strings_json_and_reads_no_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A legacy dict's new entries are added to strings.json with a warning naming the module;
-    text strings.json already has stays, and a legacy dict saying otherwise fails the run."""
-    tool = _tool_on(tmp_path, monkeypatch, {"config": {"error": {"cannot_connect": "Kept."}}})
-    where = "custom_components.victron_venus.flows.example.STRINGS"
-    legacy = {"config": {"error": {"new_error": "Added.", "cannot_connect": "Kept."}}}
-    monkeypatch.setattr(tool, "legacy_fragments", lambda: [(where, legacy, True)])
-    assert tool.main(["--check"]) == 1  # new_error is missing from strings.json
-    assert "config.error.new_error: missing from strings.json" in capsys.readouterr().err
+    """The sync rewrites a strings.json laid out otherwise in its one layout (and copies that);
+    --check compares the copy only. The tool has no other source of text: it defines no
+    legacy-dict reader or merger and imports nothing of the integration."""
+    tool = _tool_on(tmp_path, monkeypatch, {})
+    tool.STRINGS.write_text('{"config": {"error": {"x": "Ä b."}}}', encoding="utf-8")
     assert tool.main([]) == 0
-    assert f"legacy dict {where}" in capsys.readouterr().err
-    errors = json.loads(tool.STRINGS.read_text(encoding="utf-8"))["config"]["error"]
-    assert errors == {"cannot_connect": "Kept.", "new_error": "Added."}
-    assert tool.EN.read_bytes() == tool.STRINGS.read_bytes()
-    assert tool.main(["--check"]) == 0  # merged: only the warning is left
-    legacy["config"]["error"]["cannot_connect"] = "Other text."
-    assert tool.main([]) == 1
-    assert "config.error.cannot_connect: strings.json has other text" in capsys.readouterr().err
-    errors = json.loads(tool.STRINGS.read_text(encoding="utf-8"))["config"]["error"]
-    assert errors["cannot_connect"] == "Kept."
+    expected = '{\n  "config": {\n    "error": {\n      "x": "Ä b."\n    }\n  }\n}\n'
+    assert tool.STRINGS.read_text(encoding="utf-8") == expected
+    assert tool.EN.read_text(encoding="utf-8") == expected
+    assert tool.main(["--check"]) == 0
+    assert not {"legacy_fragments", "merge", "LEGACY_DICTS"} & set(vars(tool))
+    tree = _tree(REPO / "scripts" / "gen_strings.py")
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert not imported & {"importlib", "pkgutil", "custom_components"}
 
 
 # --- no English in Python -------------------------------------------------------------------------
@@ -890,7 +887,7 @@ def english_in_python(
 
 def test_no_legacy_string_dicts_remain() -> None:
     """No module defines NAMES, STATE_NAMES, STRINGS, OPTIONS_STRINGS, ISSUES or EXCEPTIONS:
-    their text belongs in strings.json (scripts/gen_strings.py merges what is left, for now)."""
+    their text belongs in strings.json (nothing merges such a dict into it any more)."""
     legacy, _labels = english_in_python()
     assert legacy == []
 
