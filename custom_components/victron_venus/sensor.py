@@ -9,6 +9,7 @@ writes it lower than what Home Assistant already has.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import date, datetime
 import logging
 import math
@@ -26,6 +27,7 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import DeviceCoordinator, VictronConfigEntry
+from .descriptions.common import RidingAttributesSensorDescription
 from .entity import (
     BAD,
     LARGEST_EXACT_INT,
@@ -98,6 +100,8 @@ class VictronSensor(VictronEntity, SensorEntity):
     @staticmethod
     def class_for(description: VictronSensorEntityDescription) -> type[VictronSensor]:
         """The entity class of a row: a counter sensor for rows that never go down."""
+        if isinstance(description, RidingAttributesSensorDescription):
+            return VictronRidingAttributesSensor
         return VictronCounterSensor if is_monotonic(description) else VictronSensor
 
     @property
@@ -136,6 +140,27 @@ class VictronSensor(VictronEntity, SensorEntity):
             number = finite_number(value)
             return number if number is BAD or len(str(number)) <= MAX_STATE_LENGTH else BAD
         return BAD
+
+
+class VictronRidingAttributesSensor(VictronSensor):
+    """A sensor whose attributes ride along with its state writes (see
+    `RidingAttributesSensorDescription`): read from the latest data when the write policy writes
+    the state, so a change of them alone neither writes a state (no Activity entry, no recorder
+    row) nor waits longer than the value's own next write."""
+
+    entity_description: RidingAttributesSensorDescription
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The row's riding attributes now (None while unavailable or without a value)."""
+        if not self.coordinator.last_update_success or self.current_value is None:
+            return None
+        try:
+            attrs = self.entity_description.riding_attributes_fn(self.coordinator.data)
+        except Exception:
+            _LOGGER.debug("%s: its attributes could not be read", self.entity_id, exc_info=True)
+            return None
+        return attrs
 
 
 class VictronCounterSensor(VictronSensor, RestoreSensor):

@@ -6,13 +6,53 @@ Keys are the value keys `sources.bank` pushes (SI units). Alerts are problem bin
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.const import PERCENTAGE, UnitOfPower, UnitOfTemperature
+from homeassistant.const import (
+    PERCENTAGE,
+    UnitOfElectricPotential,
+    UnitOfPower,
+    UnitOfTemperature,
+)
 
+from ..coordinator import DeviceData
 from ..entity import VictronBinarySensorEntityDescription, VictronSensorEntityDescription
-from .common import AMP_HOURS, amps, binary, energy, sensor, volts
+from .common import (
+    AMP_HOURS,
+    MEASUREMENT,
+    RidingAttributesSensorDescription,
+    amps,
+    binary,
+    energy,
+    sensor,
+    volts,
+)
 from .jbd import cell_volts
+
+
+def cell_extreme(
+    key: str, translation_key: str, location_key: str
+) -> VictronSensorEntityDescription:
+    """The bank's lowest or highest cell voltage (V), with the cell's identity as the attributes
+    ``battery`` (the member's name) and ``cell`` (its number; None when the battery reports only
+    its extremes): `location_key` holds ``{"battery": str, "cell": int | None}``."""
+
+    def where(data: DeviceData) -> dict[str, Any] | None:
+        location = data.get(location_key)
+        return dict(location) if isinstance(location, dict) else None
+
+    return RidingAttributesSensorDescription(
+        key=key,
+        translation_key=translation_key,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=MEASUREMENT,
+        suggested_display_precision=3,
+        riding_attributes_fn=where,
+    )
+
 
 SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     volts("voltage", "battery_voltage", precision=2),
@@ -36,10 +76,10 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
         SensorDeviceClass.TEMPERATURE,
         precision=1,
     ),
-    cell_volts("lowest_cell_voltage", "lowest_cell_voltage"),
-    sensor("lowest_cell", "lowest_cell_location", state_class=None),
-    cell_volts("highest_cell_voltage", "highest_cell_voltage"),
-    sensor("highest_cell", "highest_cell_location", state_class=None),
+    # which battery and cell: attributes riding along with the voltage's own writes (a text
+    # sensor of its own flipped between batteries every 10-40 s, flooding Activity and recorder)
+    cell_extreme("lowest_cell_voltage", "lowest_cell_voltage", "lowest_cell_location"),
+    cell_extreme("highest_cell_voltage", "highest_cell_voltage", "highest_cell_location"),
     cell_volts("cell_spread", "cell_voltage_spread"),
     cell_volts("largest_cell_delta", "largest_cell_delta"),
     sensor("largest_cell_delta_battery", "largest_cell_delta_battery", state_class=None),

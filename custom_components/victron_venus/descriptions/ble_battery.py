@@ -33,7 +33,8 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
         "battery_runtime",
         UnitOfTime.SECONDS,
         SensorDeviceClass.DURATION,
-        precision=0,
+        precision=1,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
     ),
     sensor(
         "stored_energy",

@@ -6,6 +6,8 @@ Every builder returns a frozen description; `**kwargs` pass through to the descr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
@@ -18,12 +20,31 @@ from homeassistant.const import (
     UnitOfPower,
 )
 
+from ..coordinator import DeviceData
 from ..entity import VictronBinarySensorEntityDescription, VictronSensorEntityDescription
 
 #: Home Assistant has no unit constant for charge; "Ah" is what the devices and users say.
 AMP_HOURS = "Ah"
+#: charge cycles: no Home Assistant unit either; core integrations (homevolt) say "cycles"
+CYCLES = "cycles"
+#: enum states of codes and reason bitmasks (each has a label in strings.json per sensor)
+OTHER = "other"
+"""The state of a code its table lacks (VE.Bus errors) or of a reason bit nobody named."""
+NO_REASON = "none"
+MULTIPLE_REASONS = "multiple"
 MEASUREMENT = SensorStateClass.MEASUREMENT
 DIAG = EntityCategory.DIAGNOSTIC
+
+
+@dataclass(frozen=True, kw_only=True)
+class RidingAttributesSensorDescription(VictronSensorEntityDescription):
+    """A sensor row whose attributes ride along with its own writes: `riding_attributes_fn`
+    gives them from the device data when the state is written (by the write policy), and a
+    change of them alone writes nothing (unlike `attributes_fn`, which writes at once). For
+    attributes that would otherwise flood Activity and the recorder (the bank's cell
+    identity); sensor.py gives such rows `VictronRidingAttributesSensor`."""
+
+    riding_attributes_fn: Callable[[DeviceData], Mapping[str, Any] | None]
 
 
 def sensor(
@@ -110,4 +131,48 @@ def binary(
         entity_category=DIAG if diagnostic else None,
         discrete=True,
         **kw,
+    )
+
+
+def reason_state(reasons: Any, known: frozenset[str]) -> str | None:
+    """The enum state of a reason bitmask: "none", the one active reason (``other`` when nobody
+    named it) or "multiple" (every reason is in the ``reasons`` attribute); None for no value."""
+    if reasons is None:
+        return None
+    if not reasons:
+        return NO_REASON
+    if len(reasons) > 1:
+        return MULTIPLE_REASONS
+    return reasons[0] if reasons[0] in known else OTHER
+
+
+def reasons_row(
+    key: str,
+    tk: str,
+    names: Callable[[DeviceData], Any],
+    table: Mapping[int, str],
+    *,
+    diagnostic: bool = False,
+) -> VictronSensorEntityDescription:
+    """An enum sensor over a reason bitmask (alarm, warning, off reasons): the state is
+    `reason_state`, the attribute ``reasons`` lists every active reason's name. `names` reads
+    the active reasons' names from the device data (a tuple/list of names, or None)."""
+    known = frozenset(table.values())
+
+    def value(data: DeviceData) -> str | None:
+        return reason_state(names(data), known)
+
+    def attributes(data: DeviceData) -> dict[str, Any] | None:
+        reasons = names(data)
+        return None if reasons is None else {"reasons": list(reasons)}
+
+    return VictronSensorEntityDescription(
+        key=key,
+        translation_key=tk,
+        device_class=SensorDeviceClass.ENUM,
+        options=[NO_REASON, *dict.fromkeys(table.values()), MULTIPLE_REASONS, OTHER],
+        value_fn=value,
+        attributes_fn=attributes,
+        discrete=True,
+        entity_category=DIAG if diagnostic else None,
     )

@@ -22,7 +22,7 @@ from homeassistant.const import (
 
 from ..entity import VictronBinarySensorEntityDescription, VictronSensorEntityDescription
 from ..protocol.jbd import PROTECTION_FLAGS
-from .common import AMP_HOURS, amps, binary, energy, sensor, volts
+from .common import AMP_HOURS, CYCLES, amps, binary, energy, sensor, volts
 
 MAX_CELLS = 32
 MAX_TEMPERATURES = 8
@@ -41,7 +41,11 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     sensor("remaining_capacity", "remaining_capacity", AMP_HOURS, precision=2),
     sensor("nominal_capacity", "nominal_capacity", AMP_HOURS, precision=2, diagnostic=True),
     sensor(
-        "cycles", "charge_cycles", state_class=SensorStateClass.TOTAL_INCREASING, diagnostic=True
+        "cycles",
+        "charge_cycles",
+        CYCLES,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        diagnostic=True,
     ),
     *(
         sensor(

@@ -2,8 +2,10 @@
 
 Keys are the protocol's own labels (protocols.md §1.6); `protocol.vedirect` has already scaled
 the values to SI units with Home Assistant's unit names, so a row only says what the value is.
-BMV history fields are diagnostic and mostly disabled by default; the devices' own energy
-counters (BMV H17/H18, MPPT H19/H20) are total_increasing kWh for the Energy dashboard.
+BMV history fields are diagnostic and enabled, as core victron_gx enables the GX's same paths
+(the day sequence number aside); the devices' own energy counters (BMV H17/H18, MPPT H19/H20) are
+total_increasing kWh for the Energy dashboard. Durations are shown in hours (suggested unit),
+charge cycles count in "cycles"; AR, WARN and OR are enums (one reason, "none" or "multiple").
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from ..entity import (
     VictronSensorEntityDescription,
 )
 from ..protocol import vedirect as ve
-from .common import DIAG, amp_hours, amps, energy, sensor, volts, watts
+from .common import CYCLES, DIAG, amp_hours, amps, energy, reasons_row, sensor, volts, watts
 
 
-def _count(key: str, tk: str) -> VictronSensorEntityDescription:
+def _count(key: str, tk: str, unit: str | None = None) -> VictronSensorEntityDescription:
+    """A BMV history counter (diagnostic; charge cycles in "cycles")."""
     return sensor(
-        key, tk, None, None, diagnostic=True, enabled=False,
+        key, tk, unit, None, diagnostic=True,
         state_class=SensorStateClass.TOTAL_INCREASING,
     )  # fmt: skip
 
@@ -53,22 +56,16 @@ def _enum(key: str, tk: str, *, diagnostic: bool = False) -> VictronSensorEntity
     )
 
 
-def _bitmask(key: str, tk: str, *, diagnostic: bool = False) -> VictronSensorEntityDescription:
-    """A bitmask (AR, WARN, OR) as text: the active reasons joined, or 'none'."""
+def _reasons(key: str, tk: str, *, diagnostic: bool = False) -> VictronSensorEntityDescription:
+    """A bitmask (AR, WARN, OR) as an enum: "none", the one active reason or "multiple" (every
+    active reason in the ``reasons`` attribute); the parser gives the names (ALARM_REASONS,
+    OFF_REASONS)."""
+    table = ve.OFF_REASONS if key == "OR" else ve.ALARM_REASONS
 
-    def value(data: DeviceData) -> str | None:
-        reasons = data.get(key)
-        if reasons is None:
-            return None
-        return ", ".join(reasons) if reasons else "none"
+    def names(data: DeviceData) -> object:
+        return data.get(key)
 
-    return VictronSensorEntityDescription(
-        key=key,
-        translation_key=tk,
-        value_fn=value,
-        discrete=True,
-        entity_category=DIAG if diagnostic else None,
-    )
+    return reasons_row(key, tk, names, table, diagnostic=diagnostic)
 
 
 SENSORS: tuple[VictronSensorEntityDescription, ...] = (
@@ -85,7 +82,14 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     watts("P", "battery_power"),
     amp_hours("CE", "consumed_amp_hours"),
     sensor("SOC", "state_of_charge", PERCENTAGE, SensorDeviceClass.BATTERY, precision=1),
-    sensor("TTG", "time_to_go", UnitOfTime.MINUTES, SensorDeviceClass.DURATION, precision=0),
+    sensor(
+        "TTG",
+        "time_to_go",
+        UnitOfTime.MINUTES,
+        SensorDeviceClass.DURATION,
+        precision=1,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+    ),
     sensor("T", "battery_temperature", UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE),
     # solar
     volts("VPV", "pv_voltage"),
@@ -110,9 +114,9 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _enum("MPPT", "tracker_mode"),
     _enum("MODE", "device_mode"),
     _enum("MON", "monitor_mode", diagnostic=True),
-    _bitmask("AR", "alarm_reason"),
-    _bitmask("WARN", "warning_reason"),
-    _bitmask("OR", "off_reason", diagnostic=True),
+    _reasons("AR", "alarm_reason"),
+    _reasons("WARN", "warning_reason"),
+    _reasons("OR", "off_reason", diagnostic=True),
     # energy counters for the Energy dashboard
     energy("H17", "discharged_energy"),
     energy("H18", "charged_energy"),
@@ -120,32 +124,35 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     energy("H20", "yield_today", monotonic=False),  # resets every day
     energy("H22", "yield_yesterday", counter=False),
     watts("H21", "max_power_today", diagnostic=True),
-    watts("H23", "max_power_yesterday", diagnostic=True),
+    watts("H23", "max_power_yesterday", diagnostic=True, state_class=None),
     # BMV history
-    amp_hours("H1", "deepest_discharge", diagnostic=True, enabled=False),
-    amp_hours("H2", "last_discharge", diagnostic=True, enabled=False),
-    amp_hours("H3", "average_discharge", diagnostic=True, enabled=False),
-    _count("H4", "charge_cycles"),
+    amp_hours("H1", "deepest_discharge", diagnostic=True),
+    amp_hours("H2", "last_discharge", diagnostic=True),
+    amp_hours("H3", "average_discharge", diagnostic=True),
+    _count("H4", "charge_cycles", CYCLES),
     _count("H5", "full_discharges"),
-    amp_hours("H6", "cumulative_amp_hours_drawn", diagnostic=True, enabled=False),
-    volts("H7", "minimum_battery_voltage", diagnostic=True, enabled=False),
-    volts("H8", "maximum_battery_voltage", diagnostic=True, enabled=False),
+    amp_hours("H6", "cumulative_amp_hours_drawn", diagnostic=True),
+    volts("H7", "minimum_battery_voltage", diagnostic=True),
+    volts("H8", "maximum_battery_voltage", diagnostic=True),
     sensor(
         "H9",
         "time_since_full_charge",
         UnitOfTime.SECONDS,
         SensorDeviceClass.DURATION,
+        precision=1,
         diagnostic=True,
-        enabled=False,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
     ),
     _count("H10", "automatic_synchronisations"),
     _count("H11", "low_voltage_alarms"),
     _count("H12", "high_voltage_alarms"),
     _count("H13", "low_starter_voltage_alarms"),
     _count("H14", "high_starter_voltage_alarms"),
-    volts("H15", "minimum_starter_voltage", diagnostic=True, enabled=False),
-    volts("H16", "maximum_starter_voltage", diagnostic=True, enabled=False),
-    sensor("HSDS", "day_sequence_number", None, None, diagnostic=True, enabled=False),
+    volts("H15", "minimum_starter_voltage", diagnostic=True),
+    volts("H16", "maximum_starter_voltage", diagnostic=True),
+    sensor(
+        "HSDS", "day_sequence_number", None, None, diagnostic=True, enabled=False, state_class=None
+    ),
 )
 
 BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
@@ -157,7 +164,6 @@ BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
         key="Relay", translation_key="relay", discrete=True, entity_category=DIAG,
     ),
     VictronBinarySensorEntityDescription(
-        key="LOAD", translation_key="load_output", device_class=BinarySensorDeviceClass.POWER,
-        discrete=True,
+        key="LOAD", translation_key="load_output", discrete=True,
     ),
 )  # fmt: skip

@@ -46,7 +46,7 @@ from ..entity import (
     VictronTrackerEntityDescription,
 )
 from ..protocol import vedirect as ve
-from .common import AMP_HOURS, DIAG, MEASUREMENT, sensor
+from .common import AMP_HOURS, CYCLES, DIAG, MEASUREMENT, OTHER, reasons_row, sensor
 
 TOTAL_INCREASING: Final = SensorStateClass.TOTAL_INCREASING
 PHASES: Final = ("L1", "L2", "L3")
@@ -135,6 +135,29 @@ INPUT_TYPES: Final = {
     10: "touch_input_control",
 }
 """``digitalinput/<n>/Type``."""
+VEBUS_ERRORS: Final = {
+    0: "no_error",
+    1: "phase_switched_off",
+    2: "mixed_device_types",
+    3: "devices_missing",
+    4: "no_other_device",
+    5: "ac_out_overvoltage",
+    6: "ddc_program_error",
+    7: "bms_assistant_missing",
+    8: "ground_relay_test_failed",
+    10: "time_sync_problem",
+    11: "relay_test_failed",
+    14: "transmit_error",
+    16: "dongle_missing",
+    17: "master_lost",
+    18: "slave_ac_out_overvoltage",
+    22: "cannot_be_slave",
+    24: "switch_over_protection",
+    25: "firmware_incompatibility",
+    26: "internal_error",
+}
+"""``vebus/<n>/VebusError``: VE.Bus error codes (Victron's VE.Bus error code list); any other
+code is "other", the number kept in the sensor's ``code`` attribute."""
 
 
 # --- value functions ------------------------------------------------------------------------------
@@ -195,17 +218,23 @@ def _flag(key: str, on: frozenset[int] = frozenset({1})) -> Callable[..., Any]:
     return value
 
 
-def _bits(key: str, table: Mapping[int, str]) -> Callable[..., Any]:
-    """A bitmask as text: the set bits' names joined, "none" for 0."""
+def _bit_names(key: str, table: Mapping[int, str]) -> Callable[[DeviceData], list[str] | None]:
+    """A bitmask's set bits as names (``unknown_bit_<n>`` for bits the table lacks); None when the
+    value is not a non-negative integer."""
 
-    def value(data: DeviceData) -> str | None:
+    def names(data: DeviceData) -> list[str] | None:
         raw = data.get(key)
+        if type(raw) is float and raw.is_integer():
+            raw = int(raw)
         if type(raw) is not int or raw < 0:
             return None
-        names = [name for bit, name in table.items() if raw & bit]
-        return ", ".join(names) if names else "none"
+        return [
+            table.get(1 << bit, f"unknown_bit_{bit}")
+            for bit in range(raw.bit_length())
+            if raw & (1 << bit)
+        ]
 
-    return value
+    return names
 
 
 # --- row builders ---------------------------------------------------------------------------------
@@ -223,8 +252,10 @@ def _sensor(
     diagnostic: bool = False,
     value_fn: Callable[..., Any] | None = None,
     placeholders: Mapping[str, str] | None = None,
+    suggested_unit: str | None = None,
 ) -> VictronSensorEntityDescription:
-    """A GX sensor row: `common.sensor` with the value read as a cleaned number by default."""
+    """A GX sensor row: `common.sensor` with the value read as a cleaned number by default;
+    `suggested_unit` is the unit Home Assistant shows it in (the state machine converts)."""
     return sensor(
         key,
         translation_key,
@@ -236,6 +267,7 @@ def _sensor(
         diagnostic=diagnostic,
         translation_placeholders=placeholders,
         value_fn=value_fn or _number(key),
+        suggested_unit_of_measurement=suggested_unit,
     )
 
 
@@ -307,19 +339,59 @@ def _kwh(
 
 
 def _seconds(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
+    """A duration the GX gives in seconds, shown in hours (864,000 s reads 240.0 h)."""
     return _sensor(
         key,
         tk,
         UnitOfTime.SECONDS,
         SensorDeviceClass.DURATION,
-        precision=0,
+        precision=1,
         value_fn=_number(key, digits=0),
+        suggested_unit=UnitOfTime.HOURS,
         **kw,
     )
 
 
-def _count(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
-    return _sensor(key, tk, None, None, state_class=TOTAL_INCREASING, **kw)
+def _speed(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
+    """A boat's speed: m/s in the state machine (the GX's unit), shown in knots."""
+    return _sensor(
+        key,
+        tk,
+        UnitOfSpeed.METERS_PER_SECOND,
+        SensorDeviceClass.SPEED,
+        precision=1,
+        suggested_unit=UnitOfSpeed.KNOTS,
+        **kw,
+    )
+
+
+def _count(key: str, tk: str, unit: str | None = None, **kw: Any) -> VictronSensorEntityDescription:
+    """A counter that only goes up (alarms, synchronisations; charge cycles in "cycles")."""
+    return _sensor(key, tk, unit, None, state_class=TOTAL_INCREASING, **kw)
+
+
+def _code_or_other(key: str, table: Mapping[int, str]) -> Callable[..., Any]:
+    """Decode an integer code to its name, ``other`` for a code the table lacks."""
+
+    def value(data: DeviceData) -> str | None:
+        raw = data.get(key)
+        if type(raw) is float and raw.is_integer():
+            raw = int(raw)
+        return table.get(raw, OTHER) if type(raw) is int else None
+
+    return value
+
+
+def _code_attributes(key: str, table: Mapping[int, str]) -> Callable[..., Any]:
+    """``{"code": n}`` for a code the table lacks (so "other" stays traceable), else None."""
+
+    def attributes(data: DeviceData) -> dict[str, Any] | None:
+        raw = data.get(key)
+        if type(raw) is float and raw.is_integer():
+            raw = int(raw)
+        return {"code": raw} if type(raw) is int and raw not in table else None
+
+    return attributes
 
 
 def _enum(
@@ -341,19 +413,6 @@ def _enum(
 def _alarm(key: str, tk: str) -> VictronSensorEntityDescription:
     """An ``Alarms/*`` path: ok / warning / alarm."""
     return _enum(key, tk, ALARM_LEVELS, diagnostic=True)
-
-
-def _text(
-    key: str, tk: str, value_fn: Callable[..., Any], *, diagnostic: bool = False
-) -> VictronSensorEntityDescription:
-    """A text sensor (a bitmask's names); written at once on change."""
-    return VictronSensorEntityDescription(
-        key=key,
-        translation_key=tk,
-        value_fn=value_fn,
-        discrete=True,
-        entity_category=DIAG if diagnostic else None,
-    )
 
 
 def _binary(
@@ -446,9 +505,7 @@ SYSTEM_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     ),
     _enum("Ac/ActiveIn/Source", "ac_input_source", AC_SOURCES),
     _enum("SystemState/State", "system_state", SYSTEM_STATES),
-    _sensor(
-        "GpsSpeed", "gps_speed", UnitOfSpeed.METERS_PER_SECOND, SensorDeviceClass.SPEED, precision=2
-    ),
+    _speed("GpsSpeed", "gps_speed"),
     _watts("MotorDrive/Power", "motor_drive_power"),
     _sensor("MotorDrive/0/RPM", "motor_rpm", REVOLUTIONS_PER_MINUTE, None, precision=0),
 )
@@ -479,28 +536,20 @@ BATTERY_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _volts("System/MaxCellVoltage", "max_cell_voltage", diagnostic=True),
     _kwh("History/ChargedEnergy", "charged_energy"),
     _kwh("History/DischargedEnergy", "discharged_energy"),
-    _count("History/ChargeCycles", "charge_cycles", diagnostic=True),
-    _count("History/FullDischarges", "full_discharges", diagnostic=True, enabled=False),
-    _amp_hours("History/DeepestDischarge", "deepest_discharge", diagnostic=True, enabled=False),
-    _amp_hours("History/LastDischarge", "last_discharge", diagnostic=True, enabled=False),
-    _amp_hours("History/AverageDischarge", "average_discharge", diagnostic=True, enabled=False),
-    _amp_hours(
-        "History/TotalAhDrawn", "cumulative_amp_hours_drawn", diagnostic=True, enabled=False
-    ),
-    _volts("History/MinimumVoltage", "minimum_battery_voltage", diagnostic=True, enabled=False),
-    _volts("History/MaximumVoltage", "maximum_battery_voltage", diagnostic=True, enabled=False),
-    _volts(
-        "History/MinimumStarterVoltage", "minimum_starter_voltage", diagnostic=True, enabled=False
-    ),
-    _volts(
-        "History/MaximumStarterVoltage", "maximum_starter_voltage", diagnostic=True, enabled=False
-    ),
-    _seconds(
-        "History/TimeSinceLastFullCharge", "time_since_full_charge", diagnostic=True, enabled=False
-    ),
-    _count("History/AutomaticSyncs", "automatic_synchronisations", diagnostic=True, enabled=False),
-    _count("History/LowVoltageAlarms", "low_voltage_alarms", diagnostic=True, enabled=False),
-    _count("History/HighVoltageAlarms", "high_voltage_alarms", diagnostic=True, enabled=False),
+    _count("History/ChargeCycles", "charge_cycles", CYCLES, diagnostic=True),
+    _count("History/FullDischarges", "full_discharges", diagnostic=True),
+    _amp_hours("History/DeepestDischarge", "deepest_discharge", diagnostic=True),
+    _amp_hours("History/LastDischarge", "last_discharge", diagnostic=True),
+    _amp_hours("History/AverageDischarge", "average_discharge", diagnostic=True),
+    _amp_hours("History/TotalAhDrawn", "cumulative_amp_hours_drawn", diagnostic=True),
+    _volts("History/MinimumVoltage", "minimum_battery_voltage", diagnostic=True),
+    _volts("History/MaximumVoltage", "maximum_battery_voltage", diagnostic=True),
+    _volts("History/MinimumStarterVoltage", "minimum_starter_voltage", diagnostic=True),
+    _volts("History/MaximumStarterVoltage", "maximum_starter_voltage", diagnostic=True),
+    _seconds("History/TimeSinceLastFullCharge", "time_since_full_charge", diagnostic=True),
+    _count("History/AutomaticSyncs", "automatic_synchronisations", diagnostic=True),
+    _count("History/LowVoltageAlarms", "low_voltage_alarms", diagnostic=True),
+    _count("History/HighVoltageAlarms", "high_voltage_alarms", diagnostic=True),
     _alarm("Alarms/Alarm", "any_alarm"),
     _alarm("Alarms/LowVoltage", "low_voltage_alarm"),
     _alarm("Alarms/HighVoltage", "high_voltage_alarm"),
@@ -550,7 +599,16 @@ INVERTER_CHARGER_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _enum("State", "device_state", ve.CS_STATES),
     _enum("Mode", "device_mode", ve.MODES),
     _enum("ErrorCode", "charger_error", ve.ERR_CODES),
-    _sensor("VebusError", "vebus_error", None, None, state_class=None, diagnostic=True),
+    VictronSensorEntityDescription(
+        key="VebusError",
+        translation_key="vebus_error",
+        device_class=SensorDeviceClass.ENUM,
+        options=[*VEBUS_ERRORS.values(), OTHER],
+        value_fn=_code_or_other("VebusError", VEBUS_ERRORS),
+        attributes_fn=_code_attributes("VebusError", VEBUS_ERRORS),
+        discrete=True,
+        entity_category=DIAG,
+    ),
     *(
         _kwh(f"Energy/{path}", f"energy_{tk}", enabled=enabled)
         for path, tk, enabled in (
@@ -558,10 +616,10 @@ INVERTER_CHARGER_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
             ("AcIn1ToInverter", "ac_in_1_to_battery", True),
             ("InverterToAcOut", "battery_to_ac_out", True),
             ("OutToInverter", "ac_out_to_battery", True),
-            ("AcIn2ToAcOut", "ac_in_2_to_ac_out", False),
-            ("AcIn2ToInverter", "ac_in_2_to_battery", False),
-            ("AcOutToAcIn1", "ac_out_to_ac_in_1", False),
-            ("InverterToAcIn1", "battery_to_ac_in_1", False),
+            ("AcIn2ToAcOut", "ac_in_2_to_ac_out", True),
+            ("AcIn2ToInverter", "ac_in_2_to_battery", True),
+            ("AcOutToAcIn1", "ac_out_to_ac_in_1", True),
+            ("InverterToAcIn1", "battery_to_ac_in_1", True),
         )
     ),
     _alarm("Alarms/HighTemperature", "high_temperature_alarm"),
@@ -595,17 +653,21 @@ SOLAR_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _celsius("Dc/0/Temperature", "battery_temperature"),
     _amps("Load/I", "load_current"),
     _kwh("Yield/User", "yield_total"),
-    _kwh("Yield/System", "system_yield", diagnostic=True, enabled=False),
+    _kwh("Yield/System", "system_yield", diagnostic=True),
     _kwh("History/Daily/0/Yield", "yield_today", resets=True),
     _kwh("History/Daily/1/Yield", "yield_yesterday", counter=False),
     _watts("History/Daily/0/MaxPower", "max_power_today", diagnostic=True),
-    _watts("History/Daily/1/MaxPower", "max_power_yesterday", diagnostic=True),
+    _watts("History/Daily/1/MaxPower", "max_power_yesterday", diagnostic=True, state_class=None),
     _enum("State", "device_state", ve.CS_STATES),
     _enum("MppOperationMode", "tracker_mode", ve.MPPT_MODES),
     _enum("ErrorCode", "charger_error", ve.ERR_CODES),
     _enum("Mode", "charger_mode", CHARGER_MODES),
-    _text(
-        "DeviceOffReason", "off_reason", _bits("DeviceOffReason", ve.OFF_REASONS), diagnostic=True
+    reasons_row(
+        "DeviceOffReason",
+        "off_reason",
+        _bit_names("DeviceOffReason", ve.OFF_REASONS),
+        ve.OFF_REASONS,
+        diagnostic=True,
     ),
     *(
         row
@@ -625,7 +687,7 @@ SOLAR_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
 )
 
 SOLAR_BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
-    _binary("Load/State", "load_output", BinarySensorDeviceClass.POWER),
+    _binary("Load/State", "load_output"),
     _binary("Relay/0/State", "relay", diagnostic=True),
 )
 
@@ -640,8 +702,12 @@ DCDC_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _enum("State", "device_state", ve.CS_STATES),
     _enum("ErrorCode", "charger_error", ve.ERR_CODES),
     _enum("Mode", "charger_mode", CHARGER_MODES),
-    _text(
-        "DeviceOffReason", "off_reason", _bits("DeviceOffReason", ve.OFF_REASONS), diagnostic=True
+    reasons_row(
+        "DeviceOffReason",
+        "off_reason",
+        _bit_names("DeviceOffReason", ve.OFF_REASONS),
+        ve.OFF_REASONS,
+        diagnostic=True,
     ),
     _sensor("Speed", "alternator_speed", REVOLUTIONS_PER_MINUTE, None, precision=0),
     _sensor("Engine/Speed", "engine_speed", REVOLUTIONS_PER_MINUTE, None, precision=0),
@@ -651,10 +717,10 @@ DCDC_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
 """dcdc (Orion XS) and alternator (Wakespeed, Arco, Orion XS as alternator charger)."""
 
 GPS_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
-    _sensor("Speed", "speed", UnitOfSpeed.METERS_PER_SECOND, SensorDeviceClass.SPEED, precision=2),
+    _speed("Speed", "speed"),
     _sensor("Course", "course", DEGREE, None, state_class=None, precision=0),
     _sensor("Altitude", "altitude", UnitOfLength.METERS, SensorDeviceClass.DISTANCE, precision=0),
-    _sensor("NrOfSatellites", "satellites", None, None, diagnostic=True),
+    _sensor("NrOfSatellites", "satellites", None, None, state_class=None, diagnostic=True),
 )
 
 GPS_BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (_binary("Fix", "gps_fix"),)

@@ -357,6 +357,7 @@ class BankSource(Source):
                 f"{len(missing)} member batteries of this bank were deleted: reconfigure the bank"
             )
         self.devices[self.coordinator.identifier] = self.coordinator
+        async_remove_cell_text_sensors(self.hass, self.coordinator.identifier)
         registry = battery_registry(self.hass)
         self._unsub_registry = registry.async_track(self.entry_ids, self._async_member_changed)
         for entry_id in self.entry_ids:
@@ -488,12 +489,12 @@ class BankSource(Source):
         cells = cell_monitor(members)  # unavailable members (no data) are skipped
         values.update(charge_limits(members, self.wiring, self.thresholds))
 
-        def where(extreme: CellExtreme | None) -> str | None:
+        def where(extreme: CellExtreme | None) -> dict[str, Any] | None:
+            """The cell's identity: the member's name and the cell's number (None when the
+            battery reports its extremes, not which cell): attributes of the voltage sensor."""
             if extreme is None:
                 return None
-            if extreme.cell is None:  # the battery reports its extremes, not which cell
-                return members[extreme.battery].name
-            return f"{members[extreme.battery].name}, cell {extreme.cell}"
+            return {"battery": members[extreme.battery].name, "cell": extreme.cell}
 
         for member in members:  # what each available member lacks (kept while unavailable)
             if member.data is not None:
@@ -504,9 +505,9 @@ class BankSource(Source):
 
         values.update(
             lowest_cell_voltage=cells.lowest.voltage if cells.lowest else None,
-            lowest_cell=where(cells.lowest),
+            lowest_cell_location=where(cells.lowest),
             highest_cell_voltage=cells.highest.voltage if cells.highest else None,
-            highest_cell=where(cells.highest),
+            highest_cell_location=where(cells.highest),
             cell_spread=cells.spread,
             largest_cell_delta=cells.largest_delta,
             largest_cell_delta_battery=(
@@ -589,3 +590,22 @@ def _kind(ref: str) -> str:
     if ref.startswith(ENTITIES_PREFIX):
         return "entities"
     return "battery"
+
+
+#: keys of the bank's former "Lowest cell" / "Highest cell" text sensors (issue 12: they flipped
+#: between batteries every 10-40 s); the cell's identity is now an attribute of the voltage rows
+REMOVED_CELL_TEXT_KEYS: Final = ("lowest_cell", "highest_cell")
+
+
+@callback
+def async_remove_cell_text_sensors(hass: HomeAssistant, identifier: str) -> int:
+    """Remove the registry entries of the bank's former cell text sensors (unique id
+    ``<bank identifier>_lowest_cell`` / ``_highest_cell``); returns how many were removed."""
+    registry = er.async_get(hass)
+    removed = 0
+    for key in REMOVED_CELL_TEXT_KEYS:
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{identifier}_{key}")
+        if entity_id is not None:
+            registry.async_remove(entity_id)
+            removed += 1
+    return removed
