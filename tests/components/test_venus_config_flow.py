@@ -66,7 +66,12 @@ def _answer(port: int, **overrides: Any) -> dict[str, Any]:
         "protocol": "3.1.1",
     }
     answer.update(overrides)
-    return {k: v for k, v in answer.items() if v is not None}
+    answer = {k: v for k, v in answer.items() if v is not None}
+    # the CA certificate and the fingerprint sit in the form's TLS section (issue 12)
+    tls = {k: answer.pop(k) for k in ("ca_cert", "fingerprint") if k in answer}
+    if tls:
+        answer["tls"] = tls
+    return answer
 
 
 async def _submit(hass: HomeAssistant, flow_id: str, answer: dict[str, Any]) -> ConfigFlowResult:
@@ -114,10 +119,10 @@ async def test_errors_are_distinct_and_the_form_recovers(
         (_answer(tls_broker.port), {"base": "tls_error"}),  # plain MQTT to a TLS listener
         (_answer(broker.port, tls_mode="insecure"), {"base": "tls_error"}),  # TLS to plain
         (_answer(tls_broker.port, tls_mode="insecure"), {"base": "not_a_gx"}),  # no GX there
-        (_answer(broker.port, tls_mode="ca", ca_cert="garbage"), {"ca_cert": "ca_required"}),
+        (_answer(broker.port, tls_mode="ca", ca_cert="garbage"), {"base": "ca_required"}),
         (
             _answer(broker.port, tls_mode="pinned", fingerprint="12:34"),
-            {"fingerprint": "invalid_fingerprint"},
+            {"base": "invalid_fingerprint"},
         ),
     ]
     for answer, errors in cases:
@@ -126,7 +131,7 @@ async def test_errors_are_distinct_and_the_form_recovers(
         assert result["errors"] == errors, answer
     placeholders = result["description_placeholders"]
     assert placeholders is not None
-    assert "Details:" in placeholders["details"] or errors.get("fingerprint")
+    assert placeholders["details"] == ""  # a form error: nothing was probed
     result = await _submit(hass, flow_id, _answer(broker.port, portal_id=PORTAL.upper()))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == PORTAL
@@ -253,7 +258,7 @@ async def test_reconfigure_moves_to_tls_and_refuses_another_gx(
     result = await _submit(hass, flow_id, _answer(free_port()))
     assert result["errors"] == {"base": "gx_cannot_connect"}
     result = await _submit(hass, flow_id, _answer(broker.port, tls_mode="pinned"))
-    assert result["errors"] == {"fingerprint": "invalid_fingerprint"}
+    assert result["errors"] == {"base": "invalid_fingerprint"}
 
     async with simulator(tls_broker, portal_id="0123456789ab"):
         result = await _submit(hass, flow_id, _answer(tls_broker.port, tls_mode="insecure"))

@@ -24,6 +24,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -79,6 +80,9 @@ CONNECTION_FIELDS = (
     CONF_PASSWORD,
     CONF_PROTOCOL,
 )
+#: the section of the connection form holding the TLS details, and its fields
+SECTION_TLS = "tls"
+TLS_FIELDS = (CONF_CA_CERT, CONF_FINGERPRINT)
 #: fields whose values never go back to the frontend (as a default or a suggested value)
 SECRET_FIELDS = frozenset({CONF_PASSWORD})
 
@@ -101,9 +105,14 @@ def _select(options: list[str], translation_key: str) -> SelectSelector:
     )
 
 
-def connection_schema(*, with_portal_id: bool) -> probatio.Schema:
-    """The connection form: host, port, TLS mode with CA or fingerprint, credentials, protocol."""
+def connection_schema(*, with_portal_id: bool, tls_open: bool = False) -> probatio.Schema:
+    """The connection form: host, port, TLS mode, credentials, protocol; the CA certificate and
+    the fingerprint in the section `tls`, collapsed unless `tls_open` (a mode that needs them)."""
     text = TextSelector()
+    tls = {
+        probatio.Optional(CONF_CA_CERT): TextSelector(TextSelectorConfig(multiline=True)),
+        probatio.Optional(CONF_FINGERPRINT): text,
+    }
     fields: dict[Any, Any] = {
         probatio.Required(CONF_HOST): text,
         probatio.Required(CONF_PORT, default=DEFAULT_PORT): NumberSelector(
@@ -112,8 +121,6 @@ def connection_schema(*, with_portal_id: bool) -> probatio.Schema:
         probatio.Required(CONF_TLS_MODE, default=TlsMode.OFF.value): _select(
             [mode.value for mode in TlsMode], "tls_mode"
         ),
-        probatio.Optional(CONF_CA_CERT): TextSelector(TextSelectorConfig(multiline=True)),
-        probatio.Optional(CONF_FINGERPRINT): text,
         probatio.Optional(CONF_USERNAME): text,
         probatio.Optional(CONF_PASSWORD): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
@@ -121,10 +128,38 @@ def connection_schema(*, with_portal_id: bool) -> probatio.Schema:
         probatio.Required(CONF_PROTOCOL, default=MqttProtocol.V311.value): _select(
             [protocol.value for protocol in MqttProtocol], "mqtt_protocol"
         ),
+        probatio.Optional(SECTION_TLS, default={}): section(
+            probatio.Schema(tls), {"collapsed": not tls_open}
+        ),
     }
     if with_portal_id:
         fields[probatio.Optional(CONF_PORTAL_ID)] = text
     return probatio.Schema(fields)
+
+
+def flat_connection(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's input with the TLS section's fields at the top level (the entry data's shape)."""
+    flat = {k: v for k, v in user_input.items() if k != SECTION_TLS}
+    flat.update(user_input.get(SECTION_TLS) or {})
+    return flat
+
+
+def tls_needed(values: Mapping[str, Any]) -> bool:
+    """Whether the TLS mode in `values` needs the section's details (a CA or a pin)."""
+    return values.get(CONF_TLS_MODE) in (TlsMode.CA.value, TlsMode.PINNED.value)
+
+
+def connection_form(
+    flow: ConfigFlow, values: Mapping[str, Any] | None, *, with_portal_id: bool
+) -> probatio.Schema:
+    """The connection form with `values` (flat: entry data or the last input) suggested, the TLS
+    details inside their section, which is open when the TLS mode needs them."""
+    values = values or {}
+    fields = (*CONNECTION_FIELDS, CONF_PORTAL_ID) if with_portal_id else CONNECTION_FIELDS
+    suggested: dict[str, Any] = _suggested(values, fields)
+    suggested[SECTION_TLS] = {k: suggested.pop(k) for k in TLS_FIELDS if k in suggested}
+    schema = connection_schema(with_portal_id=with_portal_id, tls_open=tls_needed(values))
+    return flow.add_suggested_values_to_schema(schema, suggested)
 
 
 def credentials_schema() -> probatio.Schema:
@@ -140,7 +175,10 @@ def credentials_schema() -> probatio.Schema:
 
 
 def clean_connection(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Entry data from a connection form, and field errors (a missing CA, a bad fingerprint)."""
+    """Entry data from a connection form (flat: the TLS section's fields at the top level), and
+    its errors: a missing CA or a bad fingerprint as the form's error (base), since those fields
+    sit in a section."""
+    user_input = flat_connection(user_input)
     data: dict[str, Any] = {
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input.get(CONF_PORT, DEFAULT_PORT)),
@@ -154,14 +192,14 @@ def clean_connection(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     if mode is TlsMode.CA:
         ca = str(user_input.get(CONF_CA_CERT, "")).strip()
         if "BEGIN CERTIFICATE" not in ca:
-            errors[CONF_CA_CERT] = "ca_required"
+            errors["base"] = "ca_required"
         data[CONF_CA_CERT] = ca
     elif mode is TlsMode.PINNED:
         try:
             pin = str(user_input.get(CONF_FINGERPRINT, ""))
             data[CONF_FINGERPRINT] = normalize_fingerprint(pin)
         except ValueError:
-            errors[CONF_FINGERPRINT] = "invalid_fingerprint"
+            errors["base"] = "invalid_fingerprint"
     return data, errors
 
 
@@ -199,7 +237,7 @@ class VenusFlowMixin(ConfigFlow):
         detail = ""
         if user_input is not None:
             data, errors = clean_connection(user_input)
-            portal_id = str(user_input.get(CONF_PORTAL_ID, "")).strip().lower() or None
+            portal_id = str(user_input.get(CONF_PORTAL_ID) or "").strip().lower() or None
             if not errors:
                 probe, error, detail = await validate_connection(data, portal_id)
                 if probe is not None:
@@ -223,14 +261,10 @@ class VenusFlowMixin(ConfigFlow):
                     )
                 assert error is not None
                 errors["base"] = error
-        schema = connection_schema(with_portal_id=True)
-        if user_input is not None:
-            schema = self.add_suggested_values_to_schema(
-                schema, _suggested(user_input, (*CONNECTION_FIELDS, CONF_PORTAL_ID))
-            )
+        values = flat_connection(user_input) if user_input is not None else None
         return self.async_show_form(
             step_id="venus",
-            data_schema=schema,
+            data_schema=connection_form(self, values, with_portal_id=True),
             errors=errors,
             description_placeholders=_details(detail),
         )
@@ -294,12 +328,10 @@ class VenusFlowMixin(ConfigFlow):
                     return self.async_update_reload_and_abort(entry, data_updates=data)
                 assert error is not None
                 errors["base"] = error
-        suggested = user_input if user_input is not None else entry.data
+        values = flat_connection(user_input) if user_input is not None else entry.data
         return self.async_show_form(
             step_id="reconfigure_venus",
-            data_schema=self.add_suggested_values_to_schema(
-                connection_schema(with_portal_id=False), _suggested(suggested, CONNECTION_FIELDS)
-            ),
+            data_schema=connection_form(self, values, with_portal_id=False),
             errors=errors,
             description_placeholders=_details(detail),
         )
