@@ -33,6 +33,7 @@ from custom_components.victron_venus.sources.bank import (
     interpolate,
 )
 from custom_components.victron_venus.sources.jbd import REQUEST_BASIC, REQUEST_CELLS, JBDSource
+from tests.components.bank_cells import cell_where
 from tests.components.jbd_helpers import (
     expected_basic,
     expected_cells,
@@ -291,7 +292,8 @@ async def test_series_bank_of_two_captured_batteries(hass: HomeAssistant, tmp_pa
         assert state(hass, f"{uid}_charge_fet", "binary_sensor") == "on"
         every = cells[0] + cells[1]
         assert float(state(hass, f"{uid}_highest_cell_voltage") or 0) == max(every) == 3.53
-        assert state(hass, f"{uid}_highest_cell") == "Aft, cell 3"
+        assert cell_where(hass, f"{uid}_highest_cell_voltage") == ("Aft", 3)
+        assert state(hass, f"{uid}_highest_cell") is None  # no text sensor (issue 12)
         assert float(state(hass, f"{uid}_lowest_cell_voltage") or 0) == min(every)
         assert float(state(hass, f"{uid}_cell_spread") or 0) == pytest.approx(
             max(every) - min(every)

@@ -22,6 +22,7 @@ from custom_components.victron_venus.const import CONFIG_ENTRY_MINOR_VERSION, DO
 from custom_components.victron_venus.sources import bank as bank_module
 from custom_components.victron_venus.sources.bank import BankSource, state_values
 from tests.components import jbd_helpers
+from tests.components.bank_cells import cell_where
 from tests.components.ble_battery_helpers import advertise, fast, setup_battery
 from tests.components.jbd_helpers import serving, setup_entry, setup_serial, state, wait_for
 from tests.fakes import ble_bms, jbd_bms
@@ -148,10 +149,11 @@ async def test_series_bank_of_a_jbd_a_daly_and_an_entity_battery(
             round(jbd["power"] + 42.0 + 13.25 * -5, 2)
         )
         assert _number(hass, f"{uid}_highest_cell_voltage") == 4.157  # Daly's cell 4
-        assert state(hass, f"{uid}_highest_cell") == "Van, cell 4"
+        assert cell_where(hass, f"{uid}_highest_cell_voltage") == ("Van", 4)
         assert min(jbd["cells"]) == 3.417  # the capture's lowest cell, above Boat's
         assert _number(hass, f"{uid}_lowest_cell_voltage") == 3.301
-        assert state(hass, f"{uid}_lowest_cell") == "Boat"  # no cell number from its entities
+        # no cell number from its entities
+        assert cell_where(hass, f"{uid}_lowest_cell_voltage") == ("Boat", None)
         assert _number(hass, f"{uid}_temperature_min") == 15.0  # Boat's 59 °F
         assert state(hass, f"{uid}_max_charge_voltage") == STATE_UNKNOWN
         assert state(hass, f"{uid}_lacking") == (
@@ -205,9 +207,9 @@ async def test_parallel_bank_of_a_jbd_battery_and_a_gx_battery_service(
             round(jbd["charged_energy"] + 120.5, 6)
         )
         assert max(jbd["cells"]) == 3.432  # above the GX's highest cell, 3.325 V
-        assert state(hass, f"{uid}_highest_cell") == f"Fore, cell {jbd['cell_max_index']}"
+        assert cell_where(hass, f"{uid}_highest_cell_voltage") == ("Fore", jbd["cell_max_index"])
         assert _number(hass, f"{uid}_lowest_cell_voltage") == 3.31  # the GX's lowest
-        assert state(hass, f"{uid}_lowest_cell") == "House battery"
+        assert cell_where(hass, f"{uid}_lowest_cell_voltage") == ("House battery", None)
         assert state(hass, f"{uid}_lacking") == "House battery: cell count, temperature, FET states"
         assert _number(hass, f"{uid}_temperature_max") == max(jbd["temperatures"])
         device = dr.async_get(hass).async_get_device_by_identifier(

@@ -33,6 +33,7 @@ from custom_components.victron_venus.sources import bank as bank_module, jbd as 
 from custom_components.victron_venus.sources.bank import EVENT_ALERT, SERIES, BankSource
 from custom_components.victron_venus.sources.registry import BatteryRegistry, battery_registry
 from tests.battery.captures import aft, fore
+from tests.components.bank_cells import cell_where
 from tests.components.jbd_helpers import setup_entry, state
 
 UID = "bank_registry"
@@ -102,7 +103,7 @@ async def test_bank_follows_the_registry(
     assert source.updates == updates + 2
     await hass.async_block_till_done()
     assert state(hass, f"{UID}_voltage") == "27.63"  # 13.70 V + 13.93 V
-    assert state(hass, f"{UID}_highest_cell") == "Aft, cell 3"
+    assert cell_where(hass, f"{UID}_highest_cell_voltage") == ("Aft", 3)
     assert state(hass, f"{UID}_alert_member_unavailable", "binary_sensor") == "off"
 
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=30))
