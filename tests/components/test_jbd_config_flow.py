@@ -374,6 +374,7 @@ async def test_options(hass: HomeAssistant) -> None:
         "poll_interval",
         "keep_connection",
         "password",
+        "control",
     }
     assert fields["password"].description == {"suggested_value": "123456"}
     result = await hass.config_entries.options.async_configure(
@@ -386,10 +387,11 @@ async def test_options(hass: HomeAssistant) -> None:
         "write_interval": 0,
         "poll_interval": 30,
         "keep_connection": False,
+        "control": False,
     }
     result = await hass.config_entries.options.async_init(serial.entry_id)
     fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert set(fields) == {"recording", "write_interval", "poll_interval"}
+    assert set(fields) == {"recording", "write_interval", "poll_interval", "control"}
 
 
 async def _reconfigure(hass: HomeAssistant, entry_id: str) -> ConfigFlowResult:

@@ -10,7 +10,14 @@ Nothing here decodes: answers are the captures' own bytes.
   10:A5:62:32:75:36, see tests/protocol/test_jbd.py); a wrong one gets the NACK of
   syssi's communications2.txt. The transcripts never ask 0x05: the model string answer is the
   UART capture's frame of the same BMS model (JBD-SP04S034-L4S-200A-B-U), cut in 20-byte
-  notifications. Fault switches: `silent` (stops answering), `corrupt_next` (one answer with a
+  notifications. Register writes (``DD 5A``) of the MOSFET control sequence are answered like
+  the captured BMS (syssi's _MOS.txt UART capture in jbd_frames.json): factory mode enter (0x00)
+  and leave (0x01) and the 0xE1 MOSFET control register each get the empty acknowledgement
+  ``DD reg 00 00 00 00 77``, and the 0xE1 value shows in the FET byte of every later 0x03 answer
+  (the captured frame with that byte and its checksum changed). Every write is kept in `writes`.
+  Write switches: `refuse_writes` (status 0x80, ``DD E1 80 00 FF 80 77``), `ignore_writes` (no
+  answer: a timeout), `stuck_fets` (acknowledged, but the FET bits stay).
+  Fault switches: `silent` (stops answering), `corrupt_next` (one answer with a
   flipped byte: checksum error), `garbage_next` (bytes before the next answer), `truncate_next`
   (only the first part of the next answer), `disconnect_after` (Bluetooth: drop the link after
   that many notification chunks of the next answer: a disconnect mid-frame).
@@ -140,6 +147,12 @@ class FakeBms:
         self.disconnect_after: int | None = None
         self.fault_request: bytes | None = None  # faults apply to this request only (None: any)
         self.last_answer: dict[bytes, bytes] = {}  # request -> the bytes last sent for it
+        self.writes: list[bytes] = []  # every DD 5A request received, in order
+        self.factory_mode = False
+        self.fet_status: int | None = None  # FET byte of 0x03 (bit 0 charge, bit 1 discharge on)
+        self.refuse_writes = False
+        self.ignore_writes = False
+        self.stuck_fets = False
 
     def on_connect(self) -> None:
         """A new connection: a module with a password wants the login again."""
@@ -167,14 +180,37 @@ class FakeBms:
             return self._login(request)
         if not self.logged_in:
             return []  # the V1.3 module ignores reads until the login (no error, only timeouts)
+        if request[1] == jbd.WRITE and request[2] in _WRITE_REGISTERS:
+            return self._write(request)
         chunks = self._recorded(request)
         if not chunks:
             return []
+        if request == _REQUEST_BASIC and self.fet_status is not None:
+            chunks = _with_fet_status(chunks, self.fet_status)
         self.answered += 1
         self.last_answer[request] = b"".join(chunks)
         if self.fault_request is not None and request != self.fault_request:
             return chunks
         return self._faults(chunks)
+
+    def _write(self, request: bytes) -> list[bytes]:
+        """A register write of the MOSFET sequence: acknowledged (or refused, or ignored)."""
+        self.writes.append(request)
+        register, data = request[2], request[4 : 4 + request[3]]
+        if self.ignore_writes:
+            return []
+        if self.refuse_writes:
+            return [bytes((jbd.START, register, 0x80, 0x00, 0xFF, 0x80, jbd.END))]
+        if register == jbd.REG_ENTER_FACTORY:
+            self.factory_mode = data == jbd.FACTORY_MODE_KEY
+        elif register == jbd.REG_EXIT_FACTORY:
+            self.factory_mode = False
+        elif register == jbd.REG_MOSFET_CONTROL and len(data) == 2 and not self.stuck_fets:
+            self.fet_status = ~data[1] & 0x03  # bit set in the write = MOSFET off
+        self.answered += 1
+        ack = bytes((jbd.START, register, 0x00, 0x00, 0x00, 0x00, jbd.END))  # dd e1 00 00 00 00 77
+        self.last_answer[request] = ack
+        return [ack]
 
     def _login(self, request: bytes) -> list[bytes]:
         command = request[2]
@@ -208,6 +244,25 @@ class FakeBms:
             chunks = [self.garbage_next, *chunks]
             self.garbage_next = b""
         return chunks
+
+
+_REQUEST_BASIC = jbd.request(jbd.REG_BASIC_INFO)
+_WRITE_REGISTERS = frozenset((jbd.REG_ENTER_FACTORY, jbd.REG_EXIT_FACTORY, jbd.REG_MOSFET_CONTROL))
+_FET_OFFSET = 4 + 20  # header + offset 20 of the 0x03 payload (protocols.md §2.4)
+
+
+def _with_fet_status(chunks: list[bytes], fet_status: int) -> list[bytes]:
+    """A captured 0x03 answer with its FET byte set to `fet_status` (checksum recomputed), cut
+    into chunks of the same sizes as the original."""
+    frame = bytearray(b"".join(chunks))
+    frame[_FET_OFFSET] = (frame[_FET_OFFSET] & ~0x03) | fet_status
+    frame[-3:-1] = ((0x10000 - sum(frame[2:-3])) & 0xFFFF).to_bytes(2, "big")
+    out: list[bytes] = []
+    start = 0
+    for chunk in chunks:
+        out.append(bytes(frame[start : start + len(chunk)]))
+        start += len(chunk)
+    return out
 
 
 # --- the radio: a bleak backend --------------------------------------------------------------
@@ -430,6 +485,7 @@ class SerialFakeBms:
         self.bms = bms
         self.poll = poll
         self.assembler = jbd.FrameAssembler(requests=True)
+        self.received = bytearray()  # every byte read from the pty, as sent
 
     async def run(self) -> None:
         """Answer every complete request that arrives."""
@@ -443,6 +499,7 @@ class SerialFakeBms:
             if not data:
                 await asyncio.sleep(self.poll)
                 continue
+            self.received += data
             for request in self.assembler.feed(data):
                 chunks = self.bms.answer(request)
                 if chunks:

@@ -44,6 +44,7 @@ from ..const import (
 )
 from ..sources.errors import ProbeError
 from ..sources.jbd import (
+    CONF_CONTROL,
     CONF_KEEP_CONNECTION,
     CONF_POLL_INTERVAL,
     CONF_TRANSPORT,
@@ -98,9 +99,14 @@ def password_field(default: str | None = None) -> dict[Any, Any]:
 
 
 def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
-    """JBD options beside the update interval: poll interval; keep connection and password."""
+    """JBD options beside the update interval: poll interval; keep connection and password;
+    Control (off by default: whether Home Assistant may switch the charge and discharge
+    MOSFETs of the battery)."""
     options = entry.options
     fields: dict[Any, Any] = {
+        probatio.Required(
+            CONF_CONTROL, default=bool(options.get(CONF_CONTROL, False))
+        ): BooleanSelector(),
         probatio.Required(
             CONF_POLL_INTERVAL, default=options.get(CONF_POLL_INTERVAL, JBD_DEFAULT_POLL_INTERVAL)
         ): NumberSelector(
@@ -111,7 +117,7 @@ def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
                 mode=NumberSelectorMode.BOX,
                 unit_of_measurement="s",
             )
-        )
+        ),
     }
     if entry.data.get(CONF_TRANSPORT) != TRANSPORT_SERIAL:
         fields[

@@ -23,6 +23,17 @@ the final write at shutdown; a power cut would lose every counted kWh since the 
 The link is any `transport.jbd.JBDLink` (serial or Bluetooth LE). The running source registers
 its coordinator in the battery registry (`sources.registry`), so a bank follows it.
 
+Control (issue 11 §4; opt-in: the entry's Control option, off by default): the charge and
+discharge MOSFET switches (descriptions/jbd_controls.py) write through `async_write`, which takes
+the link between two polls (one request in flight: polls and writes share one lock), sends
+`protocol.jbd.mosfet_control`'s sequence (enter factory mode, 0xE1, leave factory mode; each
+acknowledged by an empty ``DD reg 00 00 00 00 77`` within `REQUEST_TIMEOUT`), then polls at once
+and counts the write confirmed only when the FET bit of that 0x03 answer is the one asked for.
+No acknowledgement in time or no 0x03 answer -> `jbd_control_not_confirmed`; an error status or
+another FET state -> `jbd_control_refused`; a battery not connected -> `jbd_control_not_connected`
+(translated HomeAssistantErrors); the switch then shows what the BMS reports. With Control off
+there is no switch and nothing here sends a write byte.
+
 Probes (the config flow's test-before-configure): `async_probe_bluetooth` and
 `async_probe_serial` read 0x03 and 0x05 and raise the `sources.errors` probe errors, each with the
 form error's key (`probe_failure` maps the transport and protocol exceptions).
@@ -32,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import logging
 import time
@@ -42,15 +53,23 @@ from bleak.exc import BleakError
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 
 from ..battery.energy import EnergyIntegrator
 from ..const import CONF_SERIAL_PORT, DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
+from ..control import (
+    CONFIRMED,
+    VictronControlEntityDescription,
+    VictronNumberEntityDescription,
+    WriteLog,
+    error,
+)
 from ..coordinator import DeviceCoordinator, VictronConfigEntry, write_interval_of
 from ..descriptions.jbd import BINARY_SENSORS, SENSORS
+from ..descriptions.jbd_controls import CHARGE_KEY, DISCHARGE_KEY, SWITCHES
 from ..protocol import jbd
 from ..transport.ble import (
     SERVICE_UUID,
@@ -103,6 +122,7 @@ FALLBACK_MODEL = "JBD BMS"
 CONF_TRANSPORT = "transport"  # "bluetooth" or "serial"
 CONF_POLL_INTERVAL = "poll_interval"
 CONF_KEEP_CONNECTION = "keep_connection"
+CONF_CONTROL = "control"  # the Control option: MOSFET switches (off by default)
 DATA_MODEL = "model"
 DATA_SOFTWARE = "software_version"
 DATA_CELLS = "cells"
@@ -122,6 +142,40 @@ STORE_VERSION = 1
 REQUEST_BASIC = jbd.request(jbd.REG_BASIC_INFO)
 REQUEST_CELLS = jbd.request(jbd.REG_CELL_VOLTAGES)
 REQUEST_HARDWARE = jbd.request(jbd.REG_HARDWARE_INFO)
+
+# translation keys of the control errors (strings.json `exceptions`)
+CONTROL_NOT_CONFIRMED = "jbd_control_not_confirmed"
+CONTROL_REFUSED = "jbd_control_refused"
+CONTROL_NOT_CONNECTED = "jbd_control_not_connected"
+CONTROL_OFF = "jbd_control_off"
+
+
+def control_enabled(options: Any) -> bool:
+    """Whether an entry's options turn Control (the MOSFET switches) on; off by default."""
+    return bool(options.get(CONF_CONTROL, False))
+
+
+def mosfet_targets(
+    basic: jbd.BasicInfo | None, key: str, on: bool, written: Mapping[str, bool] | None = None
+) -> tuple[bool, bool]:
+    """(charge, discharge) to write so that the MOSFET at `key` becomes `on` and the other stays.
+
+    The other MOSFET keeps the state the BMS reports (`basic`'s FET bits), except while the BMS
+    reports a protection (any flag but the MOS software lock): then a MOSFET it reports off may
+    be held off by that protection, not by the 0xE1 software switch, and writing "off" there
+    would keep it off after the protection ends - which nobody asked for. So it is written as
+    last confirmed by a write of ours (`written`: key -> state), else on. No 0x03 yet: the same.
+    Raises ValueError for a key that is not a MOSFET's.
+    """
+    if key not in (CHARGE_KEY, DISCHARGE_KEY):
+        raise ValueError(f"not a MOSFET key: {key}")
+    other = DISCHARGE_KEY if key == CHARGE_KEY else CHARGE_KEY
+    if basic is not None and not basic.protection - {"mos_software_lock"}:
+        keep = bool(getattr(basic, other))
+    else:
+        keep = (written or {}).get(other, True)
+    return (on, keep) if key == CHARGE_KEY else (keep, on)
+
 
 #: what reading a battery may raise underneath (the probe turns each into a `ProbeError`)
 PROBE_FAILURES = (LinkError, jbd.JBDError, BleakError, TimeoutError, SerialPortError)
@@ -352,7 +406,7 @@ def make_link(hass: HomeAssistant, entry: VictronConfigEntry) -> JBDLink:
 class JBDSource(Source):
     """One JBD battery: polls it, integrates energy, pushes its values (see module docstring)."""
 
-    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
+    platforms: tuple[Platform, ...] = (Platform.SENSOR, Platform.BINARY_SENSOR)
 
     def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Prepare the source of `entry`; nothing runs before async_start."""
@@ -396,6 +450,16 @@ class JBDSource(Source):
         self._failing = False
         self._task: asyncio.Task[None] | None = None
         self._unregister: CALLBACK_TYPE | None = None
+        #: one request in flight: a poll and a write sequence never interleave
+        self._io = asyncio.Lock()
+        self.basic_reads = 0  # 0x03 answers decoded (a write waits for the next one)
+        #: Control: MOSFET switches only with the option on (else no switch, no write byte)
+        self.control_enabled = control_enabled(entry.options)
+        self.write_log = WriteLog()
+        self.mosfets_written: dict[str, bool] = {}  # key -> state last confirmed after our write
+        if self.control_enabled:
+            self.platforms = (*self.platforms, Platform.SWITCH)
+            self.tables = {**self.tables, Platform.SWITCH: SWITCHES}
         #: the clock energy is integrated on (s, monotonic; tests replace it)
         self.clock = time.monotonic
 
@@ -411,6 +475,8 @@ class JBDSource(Source):
 
     async def async_start(self) -> None:
         """Restore the energy counters, open the link (ConfigEntryNotReady), start polling."""
+        if not self.control_enabled:
+            self._remove_switches()
         stored = await self.store.async_load()
         if stored:
             self.energy.charged_wh = float(stored.get("charged_wh", 0.0))
@@ -426,6 +492,14 @@ class JBDSource(Source):
         self._unregister = battery_registry(self.hass).async_register(
             self.entry.entry_id, self.coordinator
         )
+
+    @callback
+    def _remove_switches(self) -> None:
+        """Control is off: the MOSFET switches of an earlier Control-on setup go away."""
+        registry = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(registry, self.entry.entry_id):
+            if entity.domain == Platform.SWITCH:
+                registry.async_remove(entity.entity_id)
 
     def _create_task(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.entry.async_create_background_task(
@@ -456,6 +530,11 @@ class JBDSource(Source):
 
     async def async_poll(self) -> bool:
         """One poll: connect if needed, 0x05 until known, 0x03 and 0x04; push. True when good."""
+        async with self._io:
+            return await self._poll_now()
+
+    async def _poll_now(self) -> bool:
+        """One poll while holding the link (see `async_poll`); the link is released after."""
         self.polls += 1
         self.in_poll = True
         try:
@@ -493,6 +572,7 @@ class JBDSource(Source):
             ):
                 self._update_device_registry(sw_version=basic.software_version)
             self.last_basic = basic
+            self.basic_reads += 1
             self.energy.add(self.clock(), basic.power)
             self.saver.schedule(self.energy.as_dict)
             data.update(basic_values(basic))
@@ -563,6 +643,107 @@ class JBDSource(Source):
         if device is not None:
             registry.async_update_device(device.id, model=model, sw_version=sw_version)
 
+    # --- control: the MOSFET switches ----------------------------------------------------------
+
+    async def async_write(
+        self,
+        coordinator: DeviceCoordinator,
+        row: VictronControlEntityDescription,
+        value: Any,
+        *,
+        entity_id: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        """Switch the MOSFET of `row` (`value` True: on) and return once the BMS reports it.
+
+        See the module docstring (control). Raises the translated HomeAssistantErrors
+        `jbd_control_off` (nothing sent), `jbd_control_not_connected` (nothing sent),
+        `jbd_control_not_confirmed` and `jbd_control_refused`; a row that is not a MOSFET
+        switch or a value that is not a bool raises ValueError (nothing sent).
+        """
+        who = entity_id or row.key
+        path = row.path or row.key
+        shown = value if new is None else new
+        title = self.entry.title
+        if not self.control_enabled:
+            self.write_log.add(who, path, old, shown, CONTROL_OFF)
+            raise error(CONTROL_OFF, entity=who, battery=title)
+        if type(value) is not bool:
+            raise ValueError(f"a MOSFET is switched with a bool, not {value!r}")
+        async with self._io:
+            try:
+                await self.link.async_connect()
+            except (LinkError, BleakError, TimeoutError) as err:
+                _LOGGER.debug("%s: %s: not connected: %r", title, who, err)
+                self.write_log.add(who, path, old, shown, CONTROL_NOT_CONNECTED)
+                raise error(CONTROL_NOT_CONNECTED, entity=who, battery=title) from err
+            charge, discharge = mosfet_targets(
+                self.last_basic, row.key, value, self.mosfets_written
+            )
+            _LOGGER.info("%s: %s: %s %s -> %s", title, who, path, old, shown)
+            failure = await self._send_writes(jbd.mosfet_control(charge, discharge))
+            if failure is not None:
+                try:
+                    await self.link.async_release()
+                except Exception as err:  # releasing must not hide the outcome
+                    _LOGGER.debug("%s: releasing the link failed: %r", title, err)
+            else:
+                reads = self.basic_reads
+                await self._poll_now()  # the confirmation: the next 0x03, at once
+                if self.basic_reads == reads or self.last_basic is None:
+                    failure = CONTROL_NOT_CONFIRMED
+                elif getattr(self.last_basic, row.key) is not value:
+                    failure = CONTROL_REFUSED
+                else:
+                    self.mosfets_written.update(charge_fet=charge, discharge_fet=discharge)
+        self.write_log.add(who, path, old, shown, failure or CONFIRMED)
+        if failure is None:
+            return
+        _LOGGER.warning("%s: %s: %s -> %s: %s", title, who, path, shown, failure)
+        raise error(failure, entity=who, battery=title, seconds=f"{REQUEST_TIMEOUT:g}")
+
+    async def _send_writes(self, frames: list[bytes]) -> str | None:
+        """Send a write sequence, each frame after the previous one's acknowledgement.
+
+        Returns None when every write was acknowledged (status 0), else the error's translation
+        key: no acknowledgement in time (or a lost link) `jbd_control_not_confirmed`, an error
+        status `jbd_control_refused`. Once factory mode was entered, a failed write is followed
+        by the sequence's last frame (leave factory mode) all the same, its answer ignored.
+        """
+        for index, frame in enumerate(frames):
+            failure = await self._send_write(frame)
+            if failure is None:
+                continue
+            if 0 < index < len(frames) - 1:  # factory mode was entered: leave it
+                await self._send_write(frames[-1])
+            return failure
+        return None
+
+    async def _send_write(self, frame: bytes) -> str | None:
+        """One register write and its acknowledgement (None: acknowledged; else the error key)."""
+        try:
+            answer = jbd.parse_write_response(await self.link.async_request(frame, REQUEST_TIMEOUT))
+        except (LinkError, BleakError, TimeoutError) as err:
+            self.errors["write_no_ack"] += 1
+            self.last_error = f"write_no_ack: {err}"
+            return CONTROL_NOT_CONFIRMED
+        except jbd.JBDError as err:
+            self.errors["write_bad_ack"] += 1
+            self.last_error = f"write_bad_ack: {err}"
+            return CONTROL_NOT_CONFIRMED
+        if not answer.ok:
+            self.errors["write_refused"] += 1
+            self.last_error = f"write_refused: 0x{answer.register:02X} status 0x{answer.status:02X}"
+            return CONTROL_REFUSED
+        return None
+
+    def control_limits(
+        self, coordinator: DeviceCoordinator, row: VictronNumberEntityDescription
+    ) -> tuple[Any, Any]:
+        """No number rows: (None, None) (control.ControlSource)."""
+        return (None, None)
+
     def diagnostics(self) -> dict[str, Any]:
         """Link, exchange and poll counters, the energy totals and the last raw records."""
         return {
@@ -574,6 +755,11 @@ class JBDSource(Source):
             "errors": dict(self.errors),
             "last_error": self.last_error,
             "model": self.hardware.model if self.hardware else None,
+            "control": {
+                "enabled": self.control_enabled,
+                "writes": self.write_log.count,
+                "last": self.write_log.as_list(),
+            },
             "energy": {
                 **self.energy.as_dict(),
                 "gaps": self.energy.gaps,
