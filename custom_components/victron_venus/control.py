@@ -34,7 +34,7 @@ diagnostics; every write is logged once at INFO (entity, path, old -> new value)
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 import math
@@ -45,11 +45,14 @@ from homeassistant.components.number import NumberEntityDescription
 from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.components.time import TimeEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import DeviceCoordinator, DeviceData
-from .entity import VictronEntity, VictronEntityDescription
+from .coordinator import DeviceCoordinator, DeviceData, VictronConfigEntry
+from .entity import VictronEntity, VictronEntityDescription, async_setup_platform
 
 WRITE_LOG_SIZE: Final = 20
 """Writes a source keeps for its diagnostics (the latest, with their outcomes)."""
@@ -308,6 +311,29 @@ class VictronControlEntity(VictronEntity):
             old=self.current_value,
             new=shown,
         )
+
+
+type SetupEntry = Callable[
+    [HomeAssistant, VictronConfigEntry, AddConfigEntryEntitiesCallback], Coroutine[Any, Any, None]
+]
+
+
+def control_platform_setup(
+    platform: Platform, entity_class: type[VictronControlEntity]
+) -> SetupEntry:
+    """The `async_setup_entry` of a control platform (number.py, select.py, ...): it adds an
+    `entity_class` entity for each of the entry's rows on `platform` as the devices and their
+    values appear (`entity.async_setup_platform`)."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: VictronConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        """Add the platform's controls as their devices and values appear."""
+        async_setup_platform(hass, entry, platform, entity_class, async_add_entities)
+
+    return async_setup_entry
 
 
 def accepted(row: VictronControlEntityDescription, value: Any) -> frozenset[Any]:

@@ -10,29 +10,18 @@ from typing import Any
 
 from homeassistant.components.number import NumberEntity
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .control import (
     VictronControlEntity,
     VictronNumberEntityDescription,
     check_range,
+    control_platform_setup,
     number_limits,
     number_to_device,
 )
-from .coordinator import VictronConfigEntry
-from .entity import BAD, async_setup_platform, finite_number
+from .entity import BAD, finite_number
 
 PARALLEL_UPDATES = 1  # one write at a time per platform: the device confirms each
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: VictronConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add number controls as their devices and values appear."""
-    async_setup_platform(hass, entry, Platform.NUMBER, VictronNumber, async_add_entities)
 
 
 class VictronNumber(VictronControlEntity, NumberEntity):
@@ -75,3 +64,6 @@ class VictronNumber(VictronControlEntity, NumberEntity):
         """Write `value` once it is within the device's limits; return when confirmed."""
         check_range(value, self._limits(), self.entity_id)
         await self._async_write(number_to_device(self.entity_description, value), value)
+
+
+async_setup_entry = control_platform_setup(Platform.NUMBER, VictronNumber)

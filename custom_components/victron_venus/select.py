@@ -6,23 +6,11 @@ from typing import Any
 
 from homeassistant.components.select import SelectEntity
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import VictronControlEntity, VictronSelectEntityDescription
-from .coordinator import VictronConfigEntry
-from .entity import BAD, async_setup_platform
+from .control import VictronControlEntity, VictronSelectEntityDescription, control_platform_setup
+from .entity import BAD
 
 PARALLEL_UPDATES = 1  # one write at a time per platform: the device confirms each
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: VictronConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add select controls as their devices and values appear."""
-    async_setup_platform(hass, entry, Platform.SELECT, VictronSelect, async_add_entities)
 
 
 class VictronSelect(VictronControlEntity, SelectEntity):
@@ -56,3 +44,6 @@ class VictronSelect(VictronControlEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Write the option's code; return when the device confirmed it."""
         await self._async_write(self.entity_description.codes[option], option)
+
+
+async_setup_entry = control_platform_setup(Platform.SELECT, VictronSelect)

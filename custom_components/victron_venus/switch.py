@@ -6,23 +6,11 @@ from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import VictronControlEntity, VictronSwitchEntityDescription
-from .coordinator import VictronConfigEntry
-from .entity import BAD, async_setup_platform
+from .control import VictronControlEntity, VictronSwitchEntityDescription, control_platform_setup
+from .entity import BAD
 
 PARALLEL_UPDATES = 1  # one write at a time per platform: the device confirms each
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: VictronConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add switch controls as their devices and values appear."""
-    async_setup_platform(hass, entry, Platform.SWITCH, VictronSwitch, async_add_entities)
 
 
 class VictronSwitch(VictronControlEntity, SwitchEntity):
@@ -47,3 +35,6 @@ class VictronSwitch(VictronControlEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Write the off value; return when the device confirmed it."""
         await self._async_write(self.entity_description.off_value, False)
+
+
+async_setup_entry = control_platform_setup(Platform.SWITCH, VictronSwitch)

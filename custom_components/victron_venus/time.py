@@ -7,23 +7,16 @@ from typing import Any
 
 from homeassistant.components.time import TimeEntity
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import VictronControlEntity, VictronTimeEntityDescription, time_to_seconds
-from .coordinator import VictronConfigEntry
-from .entity import BAD, async_setup_platform
+from .control import (
+    VictronControlEntity,
+    VictronTimeEntityDescription,
+    control_platform_setup,
+    time_to_seconds,
+)
+from .entity import BAD
 
 PARALLEL_UPDATES = 1  # one write at a time per platform: the device confirms each
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: VictronConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add time controls as their devices and values appear."""
-    async_setup_platform(hass, entry, Platform.TIME, VictronTime, async_add_entities)
 
 
 class VictronTime(VictronControlEntity, TimeEntity):
@@ -46,3 +39,6 @@ class VictronTime(VictronControlEntity, TimeEntity):
         row = self.entity_description
         device = row.to_device(value) if row.to_device is not None else time_to_seconds(value)
         await self._async_write(device, value.isoformat())
+
+
+async_setup_entry = control_platform_setup(Platform.TIME, VictronTime)

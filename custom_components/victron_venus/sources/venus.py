@@ -159,16 +159,11 @@ class VenusSource(VenusDevices):
         coordinator: DeviceCoordinator,
         row: VictronControlEntityDescription,
         value: Any,
-        *,
-        entity_id: str | None = None,
-        old: Any = None,
-        new: Any = None,
+        **log: Any,
     ) -> None:
-        """Write `value` for `row` of `coordinator`'s device, confirmed by the GX (see
-        `VenusControl.async_write`; control.ControlSource)."""
-        await self.control.async_write(
-            coordinator, row, value, entity_id=entity_id, old=old, new=new
-        )
+        """Write `value` for `row` of `coordinator`'s device, confirmed by the GX; `log`: its
+        entity_id, old and new (`VenusControl.async_write`; control.ControlSource)."""
+        await self.control.async_write(coordinator, row, value, **log)
 
     def control_limits(
         self, coordinator: DeviceCoordinator, row: VictronNumberEntityDescription
