@@ -39,8 +39,8 @@ type _Service = gx.Service[DeviceCoordinator]
 
 
 class VenusDevices(Source):
-    """Device registry side of `sources.venus.VenusSource` (a mixin: the source provides the
-    session, the portal id and `_handle`, which carries out the session's events)."""
+    """The device registry side of `sources.venus.VenusSource` (its base class: the source sets
+    the attributes declared here and implements `_handle`, which carries out session events)."""
 
     portal_id: str
     included: frozenset[str]
