@@ -11,7 +11,7 @@ from typing import Any
 
 from homeassistant.components.device_tracker.const import SourceType
 from homeassistant.components.device_tracker.entity import TrackerEntity
-from homeassistant.const import Platform
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -41,6 +41,12 @@ class VictronTracker(VictronEntity, TrackerEntity):
 
     entity_description: VictronTrackerEntityDescription
     _attr_source_type = SourceType.GPS
+
+    @property
+    def entity_category(self) -> EntityCategory | None:
+        """The row's category: Home Assistant's tracker base makes every tracker diagnostic,
+        but a GX's GPS position is its device's main entity (issue 12)."""
+        return self.entity_description.entity_category
 
     def _coerce(self, value: Any) -> Any:
         """(latitude °, longitude °, accuracy m) as finite floats within their ranges; any

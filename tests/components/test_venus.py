@@ -155,7 +155,8 @@ async def test_recording_becomes_devices_with_values_in_units(
         same(sensor, "Temperature")
     same("system/0", "Dc/Battery/Soc")
     same("system/0", "Dc/Battery/Power")
-    assert _number(hass, "battery/275", "TimeToGo") == round(rec["battery/275/TimeToGo"])
+    # shown in hours (suggested unit, issue 12): 864,000 s
+    assert _number(hass, "battery/275", "TimeToGo") == round(rec["battery/275/TimeToGo"]) / 3600
 
     def attrs(service: str, path: str) -> dict[str, Any]:
         state = state_of(hass, uid(service, path))
@@ -163,8 +164,8 @@ async def test_recording_becomes_devices_with_values_in_units(
         return dict(state.attributes)
 
     assert attrs("battery/275", "Dc/0/Voltage")["unit_of_measurement"] == "V"
-    assert attrs("battery/275", "TimeToGo")["unit_of_measurement"] == "s"
-    assert attrs("gps/93", "Speed")["unit_of_measurement"] == "m/s"
+    assert attrs("battery/275", "TimeToGo")["unit_of_measurement"] == "h"
+    assert attrs("gps/93", "Speed")["unit_of_measurement"] == "kn"  # native m/s
     remaining = attrs("tank/20", "Remaining")
     assert (remaining["unit_of_measurement"], remaining["device_class"]) == ("L", "volume_storage")
     energy = attrs("solarcharger/288", "Yield/User")
