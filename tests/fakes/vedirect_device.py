@@ -10,7 +10,19 @@ a block that begins with PID, so a BMV's main and history blocks, or a SmartSola
 halves, go out together. Records are written at `interval` seconds apart (about one a second,
 like the real 19200-baud devices), looping.
 
-Run standalone: `python -m tests.fakes.vedirect_device CAPTURE LINK [--interval 1.0]`.
+HEX (protocols.md §1.4): a `HexResponder` attached to a replay (`VEDirectReplay(..., hex=...)`
+or `attach_hex`) reads what the integration writes to the pty and answers HEX Get/Set/Ping like
+the real device, *after* the record being sent (a response waits until the TEXT block finishes,
+§1.1), while the TEXT keeps coming. Its registers start from the capture: the identity from
+PID/FW/FWE/SER#, the load output from LOAD, the mode from MODE, every async frame's register at
+its captured value; settings a capture cannot show (0xEDF0 and its limits, the capabilities) get
+a model's documented defaults, and the 30 history days before the captured "today" (0x1050) are
+made up deterministically (see `history_days`). A Set changes the register and, like the device,
+the TEXT field that shows it (LOAD, MODE; a BMV synchronise sets SOC to 100 %). For tests it can
+ignore the next commands (`ignore`: the host times out), answer them with the framing error
+(`framing_errors`) or refuse registers (`refuse`: flags 0x04 parameter error).
+
+Run standalone: `python -m tests.fakes.vedirect_device CAPTURE LINK [--interval 1.0] [--hex]`.
 """
 
 from __future__ import annotations
@@ -20,7 +32,12 @@ import asyncio
 import contextlib
 import os
 from pathlib import Path
+import re
 import tty
+
+from custom_components.victron_venus.protocol import vedirect_hex as hexp
+from custom_components.victron_venus.protocol.vedirect_hex_session import device_family
+from custom_components.victron_venus.protocol.vedirect_pids import PID_MODELS
 
 
 def split_records(capture: bytes) -> list[bytes]:
@@ -148,11 +165,201 @@ class PtyDevice:
             return b""
 
 
+def _fields(capture: bytes) -> dict[str, str]:
+    """The last value of every TEXT label of a capture (raw text)."""
+    fields: dict[str, str] = {}
+    for label, value in re.findall(rb"\r\n([A-Za-z0-9_#]+)\t([^\r\n]*)", capture):
+        if label != b"Checksum":
+            fields[label.decode("ascii")] = value.decode("ascii", "replace")
+    return fields
+
+
+def history_day(days_ago: int, today: bytes | None, sequence: int) -> bytes:
+    """A 34-byte history day record (protocol.vedirect_hex.HistoryDay layout).
+
+    Day 0 is the capture's own "today" record when it has one. Older days are made up, the same
+    every run: yield ``0.20 + 0.05 * ((7 * d) % 11)`` kWh, max power 40 W per 0.1 kWh, bulk
+    90 min, absorption 60, float 120, battery 12.20..14.40 V, panel 38.50 V, no errors.
+    """
+    if days_ago == 0 and today is not None and len(today) >= hexp.HISTORY_DAY_LEN:
+        return today[: hexp.HISTORY_DAY_LEN]
+    yield_centi = 20 + 5 * ((7 * days_ago) % 11)
+    return (
+        bytes((0,))
+        + yield_centi.to_bytes(4, "little")
+        + (0).to_bytes(4, "little")
+        + (1440).to_bytes(2, "little")
+        + (1220).to_bytes(2, "little")
+        + bytes((0, 0, 0, 0, 0))
+        + (90).to_bytes(2, "little")
+        + (60).to_bytes(2, "little")
+        + (120).to_bytes(2, "little")
+        + (4 * yield_centi).to_bytes(4, "little")
+        + (60).to_bytes(2, "little")
+        + (3850).to_bytes(2, "little")
+        + max(sequence - days_ago, 0).to_bytes(2, "little")
+    )
+
+
+def history_days(capture: bytes) -> dict[int, bytes]:
+    """Registers 0x1050..0x106E of an MPPT capture (see :func:`history_day`)."""
+    today: bytes | None = None
+    for line in re.findall(rb":[0-9A-Fa-f]+\n", capture):
+        message = hexp.decode_line(line)
+        if message is not None and message.register == hexp.HISTORY_DAY_FIRST:
+            today = message.data
+    sequence = hexp.decode_history_day(today).day_sequence if today else 300
+    return {hexp.history_day_register(day): history_day(day, today, sequence) for day in range(31)}
+
+
+def _model_current(model: str | None) -> int:
+    """A charger's rated current in 0.1 A from its model name ("MPPT 75|15" -> 150)."""
+    found = re.search(r"\|\s*(\d+)", model or "")
+    return int(found.group(1)) * 10 if found else 150
+
+
+class HexResponder:
+    """Answers HEX commands like the capture's device (see the module docstring).
+
+    `registers`: register -> raw value bytes; `received`: every whole line the host wrote;
+    `answered`: lines sent back. Test knobs: `ignore` (answer none of the next n commands),
+    `framing_errors` (answer the next n with ``:4AAAAFD``), `refuse` (registers whose Set is
+    answered with flags 0x04), `text_overrides` (TEXT label -> value the records now carry).
+    """
+
+    def __init__(self, capture: bytes) -> None:
+        """Registers from `capture` (identity, async frames, defaults; MPPT history)."""
+        self.fields = _fields(capture)
+        pid = int(self.fields.get("PID", "0x0"), 16)
+        self.model = PID_MODELS.get(pid)
+        self.family = device_family(set(self.fields), self.model)
+        regs: dict[int, bytes] = {
+            0x0100: bytes((0,)) + pid.to_bytes(2, "little") + bytes((0,)),
+        }
+        firmware = self.fields.get("FWE") or self.fields.get("FW")
+        if firmware:  # FW "123" = 0x000123 (1.23), FWE "316FF" = 0x0316FF (3.16 release)
+            regs[0x0102] = bytes((0,)) + int(firmware, 16).to_bytes(3, "little")
+        if "SER#" in self.fields:
+            regs[0x010A] = self.fields["SER#"].encode("ascii")
+        for line in re.findall(rb":[0-9A-Fa-f]+\n", capture):
+            message = hexp.decode_line(line)
+            if message is not None and message.register is not None and not message.flags:
+                regs[message.register] = message.data
+        if self.family == "mppt":
+            rated = _model_current(self.model)
+            regs[0x0140] = (hexp.CAPABILITY_LOAD_OUTPUT if "LOAD" in self.fields else 0).to_bytes(
+                4, "little"
+            )
+            regs[0xEDAB] = bytes((4 if self.fields.get("LOAD") == "ON" else 0,))
+            regs[0x0200] = bytes((1,))
+            regs[0xEDDF] = rated.to_bytes(2, "little")
+            regs[0xEDF0] = rated.to_bytes(2, "little")
+            regs.update(history_days(capture))
+        elif self.family == "inverter":
+            regs[0x0200] = bytes((int(self.fields.get("MODE", "2")),))
+        elif self.family == "charger":
+            regs[0x0200] = bytes((1,))
+            regs[0xEDDF] = _model_current(self.model).to_bytes(2, "little")
+            regs[0xEDF0] = regs[0xEDDF]
+        self.registers = regs
+        self.received: list[bytes] = []
+        self.bytes_received = 0
+        self.answered: list[bytes] = []
+        self.ignore = 0
+        self.framing_errors = 0
+        self.refuse: set[int] = set()
+        self.text_overrides: dict[str, str] = {}
+        self._buffer = b""
+        self._outbox: list[bytes] = []
+
+    def take(self, data: bytes) -> None:
+        """Bytes the host wrote: answer every whole line (queued until the record is out)."""
+        self.bytes_received += len(data)
+        self._buffer += data
+        while (end := self._buffer.find(b"\n")) != -1:
+            line, self._buffer = self._buffer[: end + 1], self._buffer[end + 1 :]
+            start = line.rfind(b":")
+            if start < 0:
+                continue
+            line = line[start:]
+            self.received.append(line)
+            answer = self.answer(line)
+            if answer is not None:
+                self._outbox.append(answer)
+
+    def answer(self, line: bytes) -> bytes | None:
+        """The device's answer to one line (None: no answer, as for `ignore`)."""
+        if self.ignore:
+            self.ignore -= 1
+            return None
+        message = hexp.decode_line(line)
+        if self.framing_errors or message is None:
+            self.framing_errors = max(self.framing_errors - 1, 0)
+            return hexp.encode_frame(hexp.RSP_ERROR, b"\xaa\xaa")
+        command, register = message.command, message.register
+        if command == hexp.CMD_PING:
+            return hexp.encode_frame(hexp.RSP_PING, b"\x39\x41")
+        if command == hexp.CMD_GET and register is not None:
+            value = self.registers.get(register)
+            if value is None:
+                return hexp.encode_frame(
+                    hexp.RSP_GET, register.to_bytes(2, "little") + bytes((hexp.FLAG_UNKNOWN_ID,))
+                )
+            return hexp.encode_frame(hexp.RSP_GET, register.to_bytes(2, "little") + b"\x00" + value)
+        if command == hexp.CMD_SET and register is not None:
+            head = register.to_bytes(2, "little")
+            if register in self.refuse:
+                return hexp.encode_frame(
+                    hexp.RSP_SET, head + bytes((hexp.FLAG_PARAMETER_ERROR,)) + message.data
+                )
+            if register == 0x102C and self.family == "bmv":
+                self.text_overrides["SOC"] = "1000"
+                return hexp.encode_frame(hexp.RSP_SET, head + b"\x00")
+            if register not in self.registers:
+                return hexp.encode_frame(hexp.RSP_SET, head + bytes((hexp.FLAG_UNKNOWN_ID,)))
+            if register == 0xEDF0:
+                raw = int.from_bytes(message.data, "little")
+                if raw > int.from_bytes(self.registers.get(0xEDDF, b"\xff\xff"), "little"):
+                    return hexp.encode_frame(
+                        hexp.RSP_SET, head + bytes((hexp.FLAG_PARAMETER_ERROR,)) + message.data
+                    )
+            self.registers[register] = message.data
+            if register == 0xEDAB and "LOAD" in self.fields:
+                self.text_overrides["LOAD"] = "ON" if message.data == b"\x04" else "OFF"
+            if register == 0x0200 and "MODE" in self.fields:
+                self.text_overrides["MODE"] = str(message.data[0])
+            return hexp.encode_frame(hexp.RSP_SET, head + b"\x00" + message.data)
+        return hexp.encode_frame(hexp.RSP_UNKNOWN, bytes((command,)))
+
+    def patch(self, record: bytes) -> bytes:
+        """A record with the `text_overrides` applied (checksums fixed)."""
+        for label, value in self.text_overrides.items():
+            if b"\r\n" + label.encode("ascii") + b"\t" in record:
+                record = with_field(record, label, value)
+        return record
+
+    def outbox(self) -> bytes:
+        """The answers waiting to go out (and forget them)."""
+        out, self._outbox = b"".join(self._outbox), []
+        if out:
+            self.answered.append(out)
+        return out
+
+
 class VEDirectReplay:
-    """Replays a capture's records on a `PtyDevice`, one record every `interval` seconds."""
+    """Replays a capture's records on a `PtyDevice`, one record every `interval` seconds.
+
+    With `hex` (a :class:`HexResponder`, or True for one made from `capture`) the replay also
+    reads what the host writes and answers HEX commands after each record.
+    """
 
     def __init__(
-        self, device: PtyDevice, capture: bytes, interval: float = 1.0, loop: bool = True
+        self,
+        device: PtyDevice,
+        capture: bytes,
+        interval: float = 1.0,
+        loop: bool = True,
+        hex: HexResponder | bool | None = None,
     ) -> None:
         """Prepare the replay; `run()` sends."""
         self.device = device
@@ -164,6 +371,33 @@ class VEDirectReplay:
         self.sent = 0
         self.paused = False
         self._swapped = False
+        self.hex: HexResponder | None = HexResponder(capture) if hex is True else hex or None
+
+    def attach_hex(self, capture: bytes) -> HexResponder:
+        """Answer HEX commands from now on like `capture`'s device; returns the responder."""
+        self.hex = HexResponder(capture)
+        return self.hex
+
+    async def _send(self, record: bytes) -> None:
+        responder = self.hex
+        if responder is None:
+            await self.device.write(record)
+            return
+        while data := self.device.read_nowait():
+            responder.take(data)
+        await self.device.write(responder.patch(record))
+        # answers go out after the TEXT record (§1.1): poll the host's bytes meanwhile
+        waited = 0.0
+        step = min(0.02, self.interval)
+        while True:
+            while data := self.device.read_nowait():
+                responder.take(data)
+            if out := responder.outbox():
+                await self.device.write(out)
+            if waited >= self.interval:
+                return
+            await asyncio.sleep(step)
+            waited += step
 
     def swap(self, capture: bytes) -> None:
         """Another device on the same pty: send `capture`'s records from its first one on."""
@@ -182,18 +416,22 @@ class VEDirectReplay:
                     await asyncio.sleep(0.02)
                 if self._swapped:
                     break
-                await self.device.write(record)
-                self.sent += 1
-                await asyncio.sleep(self.interval)
+                if self.hex is None:
+                    await self.device.write(record)
+                    self.sent += 1
+                    await asyncio.sleep(self.interval)
+                else:
+                    self.sent += 1
+                    await self._send(record)
             else:
                 if not self.loop:
                     return
 
 
-async def _main(capture: Path, link: Path, interval: float) -> None:
+async def _main(capture: Path, link: Path, interval: float, hex: bool = False) -> None:
     device = PtyDevice(link)
     try:
-        await VEDirectReplay(device, capture.read_bytes(), interval).run()
+        await VEDirectReplay(device, capture.read_bytes(), interval, hex=hex).run()
     finally:
         device.unplug()
 
@@ -203,6 +441,7 @@ if __name__ == "__main__":
     parser.add_argument("capture", type=Path)
     parser.add_argument("link", type=Path)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--hex", action="store_true", help="answer HEX commands")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.capture, args.link, args.interval))
+        asyncio.run(_main(args.capture, args.link, args.interval, args.hex))

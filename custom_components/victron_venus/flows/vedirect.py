@@ -11,9 +11,10 @@ import logging
 from typing import Any
 
 from homeassistant.components import usb
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -31,6 +32,7 @@ from ..const import (
 )
 from ..sources.errors import ProbeError
 from ..sources.vedirect import ProbeResult, async_probe, device_identifier
+from ..sources.venus_control import CONF_CONTROL
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -173,3 +175,15 @@ class VEDirectFlowMixin(ConfigFlow):
             data={CONF_ENTRY_TYPE: EntryType.VEDIRECT.value, **probe.entry_data(path)},
             options={CONF_WRITE_INTERVAL: DEFAULT_WRITE_INTERVAL},
         )
+
+
+@callback
+def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
+    """The VE.Direct options beside the shared ones: Control (off by default). Off: the port is
+    only read, not one byte is written to it. On: HEX reads of identity, settings and history,
+    and the device's controls (descriptions/vedirect_controls.py)."""
+    return {
+        probatio.Required(
+            CONF_CONTROL, default=bool(entry.options.get(CONF_CONTROL, False))
+        ): BooleanSelector(),
+    }

@@ -10,12 +10,18 @@ serial of the VE.Direct cable). Records of another device are refused and counte
 go unavailable, a repair issue ("another device is on this port") tells the user how to fix it,
 and a warning is logged once; when the entry's device is back, the issue is deleted and the
 entities come back with its next record.
+
+HEX (issue 11): the HEX lines the parser cuts out of the stream go to `VEDirectHex`
+(sources/vedirect_hex.py), whose values (``hex_<register>``) are merged into every push. With the
+entry's Control option on (off by default) it also reads identity, control registers and MPPT
+history over HEX and carries out the control rows' writes; with it off nothing is ever written to
+the port.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -36,12 +42,17 @@ from ..const import (
     VEDIRECT_BAUDRATE,
     VEDIRECT_PROBE_TIMEOUT,
 )
+from ..control import VictronControlEntityDescription, VictronNumberEntityDescription
 from ..coordinator import DeviceCoordinator, VictronConfigEntry, write_interval_of
 from ..descriptions.vedirect import BINARY_SENSORS, SENSORS
+from ..entity import VictronEntityDescription
 from ..protocol.vedirect import VEDirectParser, VEDirectRecord
+from ..protocol.vedirect_hex_session import device_family
 from ..transport.serial import SerialConnection, SerialPortError, async_open_serial
 from .base import Source
 from .errors import ChecksumFailed, NoData, port_error
+from .vedirect_hex import CONTROL_PLATFORMS, VEDirectHex
+from .venus_control import control_enabled
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -242,7 +253,7 @@ async def async_probe(path: str, timeout: float | None = None) -> VEDirectRecord
 class VEDirectSource(Source):
     """One VE.Direct port and the one device on it."""
 
-    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
+    platforms: tuple[Platform, ...] = (Platform.SENSOR, Platform.BINARY_SENSOR)
 
     def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Prepare the source of `entry`."""
@@ -284,11 +295,62 @@ class VEDirectSource(Source):
         self.connection = SerialConnection(
             self.path, VEDIRECT_BAUDRATE, self._on_data, self._on_connection
         )
+        control = control_enabled(entry.options)
+        if control:
+            self.platforms = (*type(self).platforms, *CONTROL_PLATFORMS)
+        self.hex = VEDirectHex(
+            hass,
+            title=entry.title,
+            connection=self.connection,
+            coordinator=self.coordinator,
+            enabled=control,
+            push=self._push_merged,
+        )
+        self.hex.total_kwh = self._total_kwh
 
     tables = {
         Platform.SENSOR: SENSORS,
         Platform.BINARY_SENSOR: BINARY_SENSORS,
     }
+
+    def descriptions(
+        self, coordinator: DeviceCoordinator, platform: Platform
+    ) -> Sequence[VictronEntityDescription]:
+        """The TEXT rows, and with Control on the device family's HEX control rows."""
+        rows = self.tables.get(platform, ())
+        controls = self.hex.descriptions(platform)
+        return [*rows, *controls] if controls else rows
+
+    def _total_kwh(self) -> float | None:
+        """The device's total yield (TEXT H19, kWh) for the history's sums, None without it."""
+        record = self.last_record
+        value = record.values.get("H19") if record is not None else None
+        return float(value) if isinstance(value, int | float) else None
+
+    @callback
+    def _push_merged(self) -> None:
+        """Push the last record's values with the HEX values (after a HEX answer)."""
+        if self.last_record is not None and self.other_device is None:
+            self.coordinator.async_push({**self.last_record.values, **self.hex.values})
+
+    async def async_write(
+        self,
+        coordinator: DeviceCoordinator,
+        row: VictronControlEntityDescription,
+        value: Any,
+        *,
+        entity_id: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        """Carry out a control row's write over HEX (`VEDirectHex.async_write`)."""
+        await self.hex.async_write(coordinator, row, value, entity_id=entity_id, old=old, new=new)
+
+    def control_limits(
+        self, coordinator: DeviceCoordinator, row: VictronNumberEntityDescription
+    ) -> tuple[Any, Any]:
+        """HEX values come without limits (rows name their limit registers)."""
+        return self.hex.control_limits(coordinator, row)
 
     async def async_start(self) -> None:
         """Open the port (ConfigEntryNotReady if it cannot be opened) and start reading."""
@@ -307,14 +369,23 @@ class VEDirectSource(Source):
     async def async_stop(self) -> None:
         """Close the port; the repair issue goes with the entry (a reload checks anew)."""
         await super().async_stop()
+        self.hex.stop()
         await self.connection.async_stop()
         ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry.entry_id))
 
     @callback
     def _on_data(self, data: bytes) -> None:
         """Check every record's identity; push the latest of the entry's device."""
-        records = self.parser.feed(data)
+        parser = self.parser
+        records = parser.feed(data)
+        hex_changed = False
+        if parser.hex_lines:
+            lines = list(parser.hex_lines)
+            parser.hex_lines.clear()
+            hex_changed = self.hex.feed(lines)
         if not records:
+            if hex_changed:
+                self._push_merged()
             return
         self.records += len(records)
         ours: VEDirectRecord | None = None
@@ -346,8 +417,13 @@ class VEDirectSource(Source):
             self._device_back()
         if self.last_record is None:
             self._update_device_registry(ours)
+            self.hex.device_known(
+                device_family(ours.fields.keys(), ours.model),
+                lambda coro, name: self.entry.async_create_background_task(self.hass, coro, name),
+            )
         self.last_record = ours
-        self.coordinator.async_push(ours.values)
+        hex_values = self.hex.values
+        self.coordinator.async_push({**ours.values, **hex_values} if hex_values else ours.values)
 
     @callback
     def _other_device(self, found: str | None) -> None:
@@ -400,6 +476,7 @@ class VEDirectSource(Source):
                     self.hass, self._async_check_cable(), f"{DOMAIN} VE.Direct cable {self.path}"
                 )
         else:
+            self.hex.connection_lost()
             self.coordinator.async_mark_unavailable(f"serial port {self.path} lost ({error})")
 
     async def _async_check_cable(self) -> None:
@@ -454,4 +531,5 @@ class VEDirectSource(Source):
                 else None,
             },
             "last_raw_record": dict(self.last_record.fields) if self.last_record else None,
+            "hex": self.hex.diagnostics(),
         }

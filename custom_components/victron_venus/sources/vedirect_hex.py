@@ -1,0 +1,519 @@
+"""VE.Direct HEX on a `VEDirectSource`'s port: requests, values, identity, history, control.
+
+`VEDirectHex` is the part of a VE.Direct source that speaks HEX (protocols.md §1.4):
+
+* every HEX line the TEXT parser cuts out of the stream (`VEDirectParser.hex_lines`) goes through
+  the pure `HexSession` (protocol/vedirect_hex_session.py); values of registers in the table
+  (async 0xA frames and answers) land in `values` as ``hex_<register key>`` in SI units and
+  reach the coordinator with the next push. Reading those lines never writes anything;
+* **nothing is written to the port unless the entry's Control option is on** (default off, so a
+  port stays strictly read-only, not one byte written, not even a ping). With Control on:
+  identity (product id 0x0100, firmware 0x0102, serial 0x010A) and the registers of the
+  device's control rows are read (HEX Get) once the device's first record arrived and then once
+  a day; for MPPTs also the 31 history days (0x1050 today .. 0x106E 30 days ago), imported as
+  long-term statistics (`import_history`); and writes (`async_write`) go out when a user or an
+  automation asks. No pings, no polling besides that;
+* `async_write` (a `control.ControlSource`): a HEX Set of the row's register, confirmed by the
+  device's Set answer (flags 0, the value written) and by a Get right after it (the next value
+  it reports); translated errors otherwise (control.py).
+
+One request is in flight at a time (the session queues the others); an answer waits up to the
+session's timeout (3 s: the device answers after its TEXT block, 1-2 s apart) and is asked
+again twice after a timeout or a framing error (0xAAAA).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.const import Platform, UnitOfEnergy
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from ..const import DOMAIN
+from ..control import (
+    CONFIRMED,
+    OUT_OF_RANGE,
+    VictronButtonEntityDescription,
+    VictronControlEntityDescription,
+    VictronNumberEntityDescription,
+    VictronSelectEntityDescription,
+    VictronSwitchEntityDescription,
+    WriteLog,
+    check_range,
+    error,
+    number_limits,
+)
+from ..coordinator import DeviceCoordinator
+from ..descriptions.vedirect_controls import (
+    ALL_CONTROLS,
+    FAMILY_READS,
+    IDENTITY_READS,
+    family_key,
+    hex_key,
+    register_of,
+)
+from ..protocol import vedirect_hex as hexp
+from ..protocol.vedirect_hex_session import (
+    HexAnswered,
+    HexEvent,
+    HexFailed,
+    HexRequest,
+    HexSession,
+    HexValue,
+)
+
+if TYPE_CHECKING:
+    from ..transport.serial import SerialConnection
+
+_LOGGER = logging.getLogger(__name__)
+
+CONTROL_PLATFORMS: Final = (Platform.NUMBER, Platform.SELECT, Platform.SWITCH, Platform.BUTTON)
+_ROW_TYPES: Final[dict[Platform, type[VictronControlEntityDescription]]] = {
+    Platform.NUMBER: VictronNumberEntityDescription,
+    Platform.SELECT: VictronSelectEntityDescription,
+    Platform.SWITCH: VictronSwitchEntityDescription,
+    Platform.BUTTON: VictronButtonEntityDescription,
+}
+READ_INTERVAL: Final = timedelta(days=1)
+"""Identity, control registers and history are read again this often (Control on)."""
+
+# translation keys of the VE.Direct control errors (strings.json `exceptions`)
+NOT_CONFIRMED: Final = "vedirect_control_not_confirmed"
+NOT_CONNECTED: Final = "vedirect_control_not_connected"
+REFUSED: Final = "vedirect_control_refused"
+CONTROL_OFF: Final = "vedirect_control_off"
+
+#: seconds a HEX answer may take (module attribute: tests shorten it)
+HEX_TIMEOUT = 3.0
+
+
+class HexRequestFailed(Exception):
+    """A HEX request got no usable answer: `reason` is a `FAIL_*` of the session or
+    ``"not_connected"``."""
+
+    def __init__(self, reason: str) -> None:
+        """The failure `reason`."""
+        super().__init__(reason)
+        self.reason = reason
+
+
+def statistic_id(identifier: str) -> str:
+    """The external statistic of a device's daily solar yield: ``victron_venus:<id>_solar_yield``
+    (lowercase, only a-z 0-9 _ after the colon, as the recorder requires)."""
+    slug = "".join(c if c.isalnum() else "_" for c in identifier.lower())
+    return f"{DOMAIN}:{slug}_solar_yield"
+
+
+def history_rows(
+    days: dict[int, hexp.HistoryDay], total_kwh: float | None, today: Any
+) -> list[dict[str, Any]]:
+    """Statistics rows of the history days (days_ago -> day), oldest first.
+
+    One row per day at the day's local midnight: ``state`` the day's yield (kWh), ``sum`` the
+    total yield at the end of that day. With `total_kwh` (the device's total now, TEXT H19 or
+    0x104F) each sum is the total less the yields of the days after it, so a re-import a day
+    later writes the same sums for the same days; without it the sums start at 0 with the oldest
+    day. Days whose yield is not available are left out. `today`: the local date of days_ago 0.
+    """
+    known = {ago: day.yield_kwh for ago, day in days.items() if day.yield_kwh is not None}
+    if not known:
+        return []
+    order = sorted(known, reverse=True)  # oldest first
+    if total_kwh is not None:
+        running = round(total_kwh - sum(known[ago] for ago in order), 2)
+    else:
+        running = 0.0
+    rows: list[dict[str, Any]] = []
+    for ago in order:
+        running = round(running + known[ago], 2)
+        date = today - timedelta(days=ago)
+        start = dt_util.start_of_local_day(date)
+        rows.append({"start": start, "state": known[ago], "sum": running})
+    return rows
+
+
+class VEDirectHex:
+    """The HEX side of one VE.Direct port (see the module docstring)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        title: str,
+        connection: SerialConnection,
+        coordinator: DeviceCoordinator,
+        enabled: bool,
+        push: Callable[[], None],
+    ) -> None:
+        """HEX for `connection`; `push()` sends the merged values to the coordinator."""
+        self.hass = hass
+        self.title = title
+        self.connection = connection
+        self.coordinator = coordinator
+        self.enabled = enabled
+        self._push = push
+        self.session = HexSession(timeout=HEX_TIMEOUT)
+        self.values: dict[str, Any] = {}
+        self.family: str | None = None
+        self.history: dict[int, hexp.HistoryDay] = {}
+        self.history_imported: list[dict[str, Any]] = []
+        self.log = WriteLog()
+        self.bad_values = 0
+        self.reads = 0
+        self._waiting: dict[HexRequest, asyncio.Future[hexp.HexMessage]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._unsub_daily: CALLBACK_TYPE | None = None
+        self._read_task: asyncio.Task[None] | None = None
+        self.total_kwh: Callable[[], float | None] = lambda: None
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def descriptions(self, platform: Platform) -> Sequence[VictronControlEntityDescription]:
+        """The control rows on `platform` (none with Control off); each exists only on a device
+        of its family that reported its register (the rows' `exists_fn`)."""
+        row_type = _ROW_TYPES.get(platform)
+        if not self.enabled or row_type is None:
+            return ()
+        return [r for r in ALL_CONTROLS if isinstance(r, row_type)]
+
+    # --- lines in -----------------------------------------------------------------------------
+
+    @callback
+    def feed(self, lines: Iterable[bytes]) -> bool:
+        """Take HEX lines from the TEXT parser; True when a value changed."""
+        now = self.hass.loop.time()
+        changed = False
+        for line in lines:
+            changed |= self._events(self.session.receive(hexp.decode_line(line), now))
+        self._pump()
+        return changed
+
+    def _events(self, events: Iterable[HexEvent]) -> bool:
+        changed = False
+        for event in events:
+            if isinstance(event, HexValue):
+                changed |= self._value(event.register, event.data)
+            elif isinstance(event, HexAnswered):
+                waiting = self._waiting.pop(event.request, None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(event.message)
+            else:
+                self._fail(event)
+        return changed
+
+    def _fail(self, event: HexFailed) -> None:
+        waiting = self._waiting.pop(event.request, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_exception(HexRequestFailed(event.reason))
+
+    def _value(self, register: int, data: bytes) -> bool:
+        entry = hexp.REGISTERS.get(register)
+        if entry is None or entry.kind is hexp.Kind.BYTES:
+            return False  # records (identity, history) are decoded by their reader
+        try:
+            value = hexp.decode_value(register, data)
+        except hexp.HexValueError:
+            self.bad_values += 1
+            return False
+        key = f"hex_{entry.key}"
+        if self.values.get(key, ...) == value:
+            return False
+        self.values[key] = value
+        return True
+
+    # --- lines out ----------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Write the next line when the session has one; time the answer."""
+        loop = self.hass.loop
+        line = self.session.next_line(loop.time())
+        if line is not None:
+            try:
+                self.connection.write(line)
+            except Exception as err:  # the port closed meanwhile
+                _LOGGER.debug("%s: cannot write HEX: %r", self.title, err)
+                self.connection_lost()
+                return
+        deadline = self.session.deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            self._timer = loop.call_at(deadline, self._on_timer)
+
+    @callback
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._events(self.session.tick(self.hass.loop.time()))
+        self._pump()
+
+    async def async_request(self, line: bytes) -> hexp.HexMessage:
+        """Send `line` (after the requests before it) and return the device's answer.
+
+        Raises HexRequestFailed (no answer after the retries, a framing error each time, an
+        unknown command, or the port not open). Never called with Control off.
+        """
+        if not self.enabled:
+            raise HexRequestFailed("control_off")
+        if not self.connection.connected:
+            raise HexRequestFailed("not_connected")
+        request = self.session.request(line)
+        waiting: asyncio.Future[hexp.HexMessage] = self.hass.loop.create_future()
+        self._waiting[request] = waiting
+        self._pump()
+        return await waiting
+
+    async def async_get(self, register: int) -> hexp.HexMessage:
+        """A HEX Get of `register`; its answer (flags may say the device does not have it)."""
+        return await self.async_request(hexp.get(register))
+
+    @callback
+    def connection_lost(self) -> None:
+        """The port closed: every request waiting fails now (not connected)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for request in self.session.cancel_all():
+            waiting = self._waiting.pop(request, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(HexRequestFailed("not_connected"))
+
+    # --- reads --------------------------------------------------------------------------------
+
+    @callback
+    def device_known(self, family: str | None, create_task: Callable[[Any, str], Any]) -> None:
+        """The device's first record arrived: with Control on, read now and then daily."""
+        if self.family is None:
+            self.family = family
+        if not self.enabled or self._unsub_daily is not None:
+            return
+        if family is not None:
+            self.values[family_key(family)] = True
+
+        def start(_now: Any = None) -> None:
+            if self._read_task is None or self._read_task.done():
+                self._read_task = create_task(self.async_read_all(), f"{DOMAIN} HEX reads")
+
+        self._unsub_daily = async_track_time_interval(self.hass, start, READ_INTERVAL)
+        start()
+
+    async def async_read_all(self) -> None:
+        """Identity, the control rows' registers and (MPPTs) the history; import the history."""
+        try:
+            for register in IDENTITY_READS:
+                await self._read_record(register)
+            await self.async_read_controls()
+            if self.family == "mppt":
+                await self.async_read_history()
+        except HexRequestFailed as err:
+            _LOGGER.info("%s: HEX reads stopped (%s)", self.title, err.reason)
+        self.reads += 1
+        self._push()
+
+    async def _read_record(self, register: int) -> None:
+        answer = await self.async_get(register)
+        if answer.flags:
+            return
+        if register == 0x0100:
+            self.values["hex_product_id"] = hexp.decode_product_id(answer.data)
+        elif register == 0x0102:
+            self.values["hex_firmware"] = hexp.decode_firmware(answer.data)
+        else:
+            self._value(register, answer.data)
+
+    async def async_read_controls(self) -> None:
+        """Read the registers of the device's control rows (and the MPPT's capabilities)."""
+        family = self.family or ""
+        registers = list(FAMILY_READS.get(family, ()))
+        if family == "mppt":
+            answer = await self.async_get(0x0140)
+            if not answer.flags and answer.data:
+                capabilities = int.from_bytes(answer.data, "little")
+                self.values["hex_capabilities"] = capabilities
+                if capabilities & hexp.CAPABILITY_LOAD_OUTPUT:
+                    registers.append(0xEDAB)
+        for register in registers:
+            answer = await self.async_get(register)
+            if not answer.flags:
+                self._value(register, answer.data)
+
+    async def async_read_history(self) -> None:
+        """Read the 31 history days and import them as statistics (`import_history`)."""
+        days: dict[int, hexp.HistoryDay] = {}
+        for ago in range(hexp.HISTORY_DAY_LAST - hexp.HISTORY_DAY_FIRST + 1):
+            answer = await self.async_get(hexp.history_day_register(ago))
+            if answer.flags:
+                break  # the device keeps fewer days
+            try:
+                days[ago] = hexp.decode_history_day(answer.data)
+            except hexp.HexValueError:
+                self.bad_values += 1
+        self.history = days
+        self.import_history()
+
+    @callback
+    def import_history(self) -> None:
+        """Import the history days as the external statistic `statistic_id` (kWh per day at
+        local midnight, sums anchored at the device's total); nothing without the recorder."""
+        rows = history_rows(self.history, self.total_kwh(), dt_util.now().date())
+        self.history_imported = rows
+        if not rows or "recorder" not in self.hass.config.components:
+            return
+        from homeassistant.components.recorder.models import (
+            StatisticData,
+            StatisticMeanType,
+            StatisticMetaData,
+        )
+        from homeassistant.components.recorder.statistics import (
+            async_add_external_statistics,
+        )
+
+        metadata = StatisticMetaData(
+            mean_type=StatisticMeanType.NONE,
+            has_sum=True,
+            name=f"{self.title} solar yield",
+            source=DOMAIN,
+            statistic_id=statistic_id(self.coordinator.identifier),
+            unit_class="energy",
+            unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        )
+        stats = [StatisticData(start=r["start"], state=r["state"], sum=r["sum"]) for r in rows]
+        async_add_external_statistics(self.hass, metadata, stats)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def control_limits(
+        self, coordinator: DeviceCoordinator, row: VictronNumberEntityDescription
+    ) -> tuple[Any, Any]:
+        """No limits come with a HEX value: rows name the registers holding them (min/max_key)."""
+        return (None, None)
+
+    async def async_write(
+        self,
+        coordinator: DeviceCoordinator,
+        row: VictronControlEntityDescription,
+        value: Any,
+        *,
+        entity_id: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        """HEX Set `value` (the device's) for `row`; return once the device confirmed it.
+
+        Raises (translated): `vedirect_control_off`, `control_out_of_range`
+        (ServiceValidationError, nothing sent), `vedirect_control_not_connected`,
+        `vedirect_control_not_confirmed` (no answer), `vedirect_control_refused` (flags set, or
+        the device reports another value).
+        """
+        who = entity_id or row.key
+        shown = value if new is None else new
+        register = register_of(row)
+        path = row.path or row.key
+        if not self.enabled:
+            self.log.add(who, path, old, shown, CONTROL_OFF)
+            raise error(CONTROL_OFF, entity=who, device=self.title)
+        if isinstance(row, VictronNumberEntityDescription):
+            limits = number_limits(row, coordinator.data, (None, None))
+            try:
+                check_range(value, limits, who)
+            except HomeAssistantError:
+                self.log.add(who, path, old, shown, OUT_OF_RANGE)
+                raise
+        try:
+            line = hexp.set_value(register, value)
+        except hexp.HexValueError as err:
+            self.log.add(who, path, old, shown, OUT_OF_RANGE)
+            raise error(
+                REFUSED, entity=who, device=self.title, path=path, value=shown, reported=old
+            ) from err
+        if not self.connection.connected:
+            self.log.add(who, path, old, shown, NOT_CONNECTED)
+            raise error(NOT_CONNECTED, entity=who, device=self.title)
+        _LOGGER.info("%s: %s: %s %s -> %s", self.title, who, path, old, shown)
+        outcome, reported = await self._async_set_confirmed(register, line)
+        self.log.add(who, path, old, shown, outcome)
+        self._push()
+        if outcome == CONFIRMED:
+            return
+        raise error(
+            outcome,
+            entity=who,
+            device=self.title,
+            path=path,
+            value=shown,
+            reported=reported,
+            seconds=f"{self.session.timeout * (self.session.retries + 1):g}",
+        )
+
+    async def _async_set_confirmed(self, register: int, line: bytes) -> tuple[str, Any]:
+        """(outcome, the value the device reports): Set, then Get to read it back."""
+        entry = hexp.REGISTERS[register]
+        written = hexp.decode_line(line)
+        assert written is not None and written.register is not None
+        key = f"hex_{entry.key}"
+        try:
+            answer = await self.async_request(line)
+            if answer.flags:
+                return REFUSED, self.values.get(key)
+            if entry.kind is hexp.Kind.COMMAND:
+                return CONFIRMED, None
+            if answer.data != written.data:
+                return REFUSED, self.values.get(key)
+            check = await self.async_get(register)
+        except HexRequestFailed as err:
+            reason = NOT_CONNECTED if err.reason == "not_connected" else NOT_CONFIRMED
+            return reason, self.values.get(key)
+        if check.flags or check.data != written.data:
+            return REFUSED, self.values.get(key)
+        return CONFIRMED, self.values.get(key)
+
+    # --- life ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the daily reads and fail what waits."""
+        if self._unsub_daily is not None:
+            self._unsub_daily()
+            self._unsub_daily = None
+        if self._read_task is not None:
+            self._read_task.cancel()
+            self._read_task = None
+        self.connection_lost()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Control on/off, the session's counters, the writes and the history imported."""
+        s = self.session
+        return {
+            "enabled": self.enabled,
+            "family": self.family,
+            "session": {
+                "sent": s.sent,
+                "answered": s.answered,
+                "timeouts": s.timeouts,
+                "framing_errors": s.framing_errors,
+                "failed": s.failed,
+                "async_frames": s.async_frames,
+                "unmatched": s.unmatched,
+            },
+            "bad_values": self.bad_values,
+            "reads": self.reads,
+            "history_days": len(self.history),
+            "writes": self.log.count,
+            "last": self.log.as_list(),
+        }
+
+
+__all__ = [
+    "CONTROL_PLATFORMS",
+    "HexRequestFailed",
+    "VEDirectHex",
+    "hex_key",
+    "history_rows",
+    "statistic_id",
+]
