@@ -643,8 +643,9 @@ async def _options_entry(
 
 
 async def enable_control(client: HomeAssistantClient) -> None:
-    """Turn the GX's Control option on and have the bank send its charge limits to the GX."""
-    gx_entry = await _options_entry(client, "control")
+    """Turn the GX's Control option on and have the bank send its charge limits to the GX;
+    Control on for the fore JBD battery too (its MOSFET switches, issue 11 §4)."""
+    gx_entry = await _options_entry(client, "service_types")  # the GX's (JBD entries: control)
     if gx_entry is None:
         raise RuntimeError("no entry has the Control option (the GX)")
     result = await client.options_flow(gx_entry, {"control": True})
@@ -653,6 +654,52 @@ async def enable_control(client: HomeAssistantClient) -> None:
     if bank_entry is not None:
         result = await client.options_flow(bank_entry, {"gx_limits": gx_entry})
         log(f"options flow {BANK_NAME!r}: send charge limits to the GX ({result['type']})")
+    jbd_entry = await _options_entry(client, "control", JBD_CONTROL_BATTERY)
+    if jbd_entry is None:
+        raise RuntimeError(f"no Control option on {JBD_CONTROL_BATTERY!r}")
+    result = await client.options_flow(jbd_entry, {"control": True})
+    log(f"options flow {JBD_CONTROL_BATTERY!r}: Control on ({result['type']})")
+
+
+#: the JBD battery with Control on; --check switches its charge MOSFET off and on again
+JBD_CONTROL_BATTERY = "JBD battery fore"
+
+
+async def check_jbd_control(client: HomeAssistantClient, timeout: float = 60) -> bool:
+    """--check: the fore JBD battery's charge MOSFET switch off, then on; each write is the
+    0xE1 sequence the fake BMS acknowledges, confirmed by its next 0x03. True when both are."""
+    deadline = time.monotonic() + timeout
+    switch = None
+    while switch is None and time.monotonic() < deadline:
+        switch = next(
+            (
+                row[1]
+                for row in await client.entity_rows()
+                if row[0] == JBD_CONTROL_BATTERY
+                and row[1].startswith("switch.")
+                and row[1].endswith("_charge_mosfet")
+                and row[2] in ("on", "off")
+            ),
+            None,
+        )
+        if switch is None:
+            await asyncio.sleep(1)
+    if switch is None:
+        print(f"{JBD_CONTROL_BATTERY}: no charge MOSFET switch within {timeout:g} s")
+        return False
+    confirmed = 0
+    for service, want in (("turn_off", "off"), ("turn_on", "on")):
+        try:
+            await client._json(
+                "POST", f"/api/services/switch/{service}", json={"entity_id": switch}
+            )
+        except RuntimeError as err:
+            print(f"write {switch} {want}: FAILED: {err}")
+            continue
+        state = (await client._json("GET", f"/api/states/{switch}"))["state"]
+        confirmed += state == want
+        print(f"write {switch} {want}: {'confirmed' if state == want else 'NOT'}, state {state}")
+    return confirmed == 2
 
 
 async def check_control(client: HomeAssistantClient) -> bool:
@@ -687,8 +734,9 @@ async def check_control(client: HomeAssistantClient) -> bool:
         refused = "HTTP 400" in str(err)
         state = await client._json("GET", f"/api/states/{CURRENT_LIMIT_ENTITY}")
         print(f"write {CURRENT_LIMIT_ENTITY} = {bad:g} A: refused ({err}); state {state['state']}")
+    jbd_confirmed = await check_jbd_control(client)  # issue 11 §4
     print(flush=True)
-    return bool(rows) and confirmed and refused
+    return bool(rows) and confirmed and refused and jbd_confirmed
 
 
 def port_is_free(port: int) -> bool:

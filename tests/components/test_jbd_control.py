@@ -173,6 +173,33 @@ async def test_ble_both_off_then_each_keeps_the_other(hass: HomeAssistant) -> No
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_writes_never_interleave_with_polls(hass: HomeAssistant) -> None:
+    """Polls every 50 ms while the switches toggle: each write sequence goes out whole between
+    two polls, and the next request after it is the confirming 0x03."""
+    bms = plain_bms()
+    advertise(hass)
+    with fake.registered(ADDRESS, bms):
+        entry = await setup_ble(hass, options={**CONTROL_ON, "poll_interval": 0.05})
+        source = _source(entry)
+        await _first_poll(source)
+        for key, on in [("charge_fet", False), ("discharge_fet", False), ("charge_fet", True)]:
+            polls = source.polls
+            await wait_for(lambda: source.polls > polls + 1)  # noqa: B023 - this round's count
+            await _turn(hass, _switch(hass, ADDRESS, key), on)
+            assert state(hass, f"{ADDRESS}_{key}", "switch") == ("on" if on else "off")
+        requests = bms.requests
+        starts = [i for i, request in enumerate(requests) if request == ENTER]
+        assert len(starts) == 3
+        for start in starts:
+            assert requests[start + 2] == LEAVE
+            assert requests[start + 1][:3] == b"\xdd\x5a\xe1"
+            assert requests[start + 3] == REQUEST_BASIC
+        both_off = jbd.write_request(0xE1, b"\x00\x03")
+        sequences = [ENTER, CHARGE_OFF, LEAVE, ENTER, both_off, LEAVE, ENTER, DISCHARGE_OFF, LEAVE]
+        assert _writes(requests) == sequences
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.parametrize(
     ("fault", "key", "writes"),
     [
