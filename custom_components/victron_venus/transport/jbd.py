@@ -95,9 +95,11 @@ class JBDExchange:
     """Send one request at a time and return the verified response frame that answers it.
 
     `feed(chunk)` takes received bytes in any chunking; `request(write, frame, timeout)` writes a
-    ``DD A5`` request (or an ``FF AA`` login frame) through the awaitable `write` and returns the
-    answer: the whole verified ``DD reg status len data ck 77`` frame for the same register (status
-    may be an error status such as 0x80; `protocol.jbd.parse_frame` raises on it), or the whole
+    ``DD A5`` read, a ``DD 5A`` register write (MOSFET control: its answer is the empty
+    acknowledgement ``DD reg 00 00 00 00 77``, see `protocol.jbd.parse_write_response`) or an
+    ``FF AA`` login frame through the awaitable `write` and returns the answer: the whole verified
+    ``DD reg status len data ck 77`` frame for the same register (status may be an error status
+    such as 0x80; `protocol.jbd.parse_frame` raises on it), or the whole
     ``FF AA cmd len data sum`` reply for the same login command. Raises `NoResponse` after
     `timeout` seconds, `LinkClosed` when `close()` is called meanwhile.
 
