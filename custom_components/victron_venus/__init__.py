@@ -32,10 +32,13 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the service actions (they address entries by config_entry_id)."""
+    """Register the service actions (they address entries by config_entry_id) and watch for
+    deleted member batteries of banks (repairs.py)."""
+    from .repairs import async_setup_bank_member_watch
     from .services import async_setup_services
 
     async_setup_services(hass)
+    async_setup_bank_member_watch(hass)  # a deleted member battery: the bank's repair issue
     return True
 
 

@@ -387,13 +387,21 @@ async def test_parallel_bank_follows_members_and_their_outages(
         assert await hass.config_entries.async_unload(bank.entry_id)
 
 
-async def test_bank_with_a_deleted_member_fails_setup(hass: HomeAssistant) -> None:
-    """A member entry deleted: the bank cannot set up and says to reconfigure it."""
+async def test_bank_with_a_deleted_member_sets_up_with_a_repair_issue(
+    hass: HomeAssistant,
+) -> None:
+    """A member entry deleted: the bank sets up (its members unavailable) and raises the fixable
+    repair issue (issue 12; the fix flow: tests/components/test_repairs.py)."""
+    from homeassistant.helpers import issue_registry as ir
+
     entry = await setup_entry(
         hass,
         unique_id="bank_x",
         data={"entry_type": "bank", "members": ["gone", "also_gone"], "wiring": SERIES},
         expect_loaded=False,
     )
-    assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+    assert entry.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"bank_member_missing_{entry.entry_id}")
+    assert issue is not None and issue.is_fixable
+    assert issue.translation_placeholders == {"bank": "House", "count": "2"}
+    assert await hass.config_entries.async_unload(entry.entry_id)

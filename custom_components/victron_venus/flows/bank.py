@@ -23,7 +23,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_NAME
-from homeassistant.core import async_get_hass
+from homeassistant.core import HomeAssistant, async_get_hass
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -67,6 +67,7 @@ from ..sources.bank import (
     SERIES,
     VENUS_PREFIX,
     Thresholds,
+    parse_venus_ref,
 )
 from ..sources.bank_gx import CONF_GX_LIMITS
 
@@ -108,6 +109,48 @@ def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
     return fields
 
 
+def bank_candidates(hass: HomeAssistant) -> dict[str, tuple[str, str]]:
+    """member reference -> (label, unique part) of every battery a bank can take by choice:
+    JBD and Bluetooth battery entries, and the battery services of Venus GX entries."""
+    found: dict[str, tuple[str, str]] = {}
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        kind = entry_type(entry)
+        if kind in BATTERY_TYPES:
+            found[entry.entry_id] = (entry.title, str(entry.unique_id))
+        elif kind is EntryType.VENUS:
+            for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+                for domain, identifier in device.identifiers:
+                    if domain != DOMAIN or GX_BATTERY not in identifier:
+                        continue
+                    voltage = f"{identifier}_{GX_PATHS['voltage']}"
+                    if entities.async_get_entity_id("sensor", DOMAIN, voltage) is None:
+                        continue
+                    name = device.name_by_user or device.name or identifier
+                    ref = f"{VENUS_PREFIX}{entry.entry_id}:{identifier}"
+                    found[ref] = (f"{entry.title}: {name}", identifier)
+    return found
+
+
+def bank_unique_id(hass: HomeAssistant, refs: list[str]) -> str:
+    """A bank's unique id from its member references: "bank_" + the members' unique parts
+    (a battery entry's unique id, a GX battery service's identifier, "entities_" + an entity
+    battery's voltage entity), sorted, as the config flow makes it. Raises KeyError for a battery
+    entry that does not exist."""
+    parts = []
+    for ref in refs:
+        if ref.startswith(ENTITIES_PREFIX):
+            parts.append(f"entities_{ref.removeprefix(ENTITIES_PREFIX)}")
+        elif ref.startswith(VENUS_PREFIX):
+            parts.append(parse_venus_ref(ref)[1])
+        elif (entry := hass.config_entries.async_get_entry(ref)) is not None:
+            parts.append(str(entry.unique_id))
+        else:
+            raise KeyError(ref)
+    return "bank_" + "_".join(sorted(parts))
+
+
 def _capacity_key(index: int) -> str:
     return f"capacity_{index}"
 
@@ -124,27 +167,8 @@ class BankFlowMixin(ConfigFlow):
     _bank: dict[str, Any] | None = None
 
     def _bank_candidates(self) -> dict[str, tuple[str, str]]:
-        """member reference -> (label, unique part) of every battery a bank can take by choice:
-        JBD and Bluetooth battery entries, and the battery services of Venus GX entries."""
-        found: dict[str, tuple[str, str]] = {}
-        devices = dr.async_get(self.hass)
-        entities = er.async_get(self.hass)
-        for entry in self.hass.config_entries.async_entries(DOMAIN):
-            kind = entry_type(entry)
-            if kind in BATTERY_TYPES:
-                found[entry.entry_id] = (entry.title, str(entry.unique_id))
-            elif kind is EntryType.VENUS:
-                for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
-                    for domain, identifier in device.identifiers:
-                        if domain != DOMAIN or GX_BATTERY not in identifier:
-                            continue
-                        voltage = f"{identifier}_{GX_PATHS['voltage']}"
-                        if entities.async_get_entity_id("sensor", DOMAIN, voltage) is None:
-                            continue
-                        name = device.name_by_user or device.name or identifier
-                        ref = f"{VENUS_PREFIX}{entry.entry_id}:{identifier}"
-                        found[ref] = (f"{entry.title}: {name}", identifier)
-        return found
+        """The batteries a bank can take by choice (`bank_candidates`)."""
+        return bank_candidates(self.hass)
 
     def _bank_schema(self, defaults: dict[str, Any]) -> probatio.Schema:
         batteries = self._bank_candidates()

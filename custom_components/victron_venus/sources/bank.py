@@ -45,7 +45,6 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, State, callback
-from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
@@ -347,15 +346,11 @@ class BankSource(Source):
     }
 
     async def async_start(self) -> None:
-        """Check the members still exist (ConfigEntryError), follow them, compute once."""
-        needed = self.entry_ids + [
-            parse_venus_ref(ref)[0] for ref in self.member_ids if ref.startswith(VENUS_PREFIX)
-        ]
-        missing = [m for m in needed if self.hass.config_entries.async_get_entry(m) is None]
-        if missing:
-            raise ConfigEntryError(
-                f"{len(missing)} member batteries of this bank were deleted: reconfigure the bank"
-            )
+        """Raise the fixable repair issue when a member's entry was deleted (that member then
+        counts as unavailable: no setup failure), follow the members, compute once."""
+        from ..repairs import async_check_bank_members
+
+        async_check_bank_members(self.hass, self.entry)
         self.devices[self.coordinator.identifier] = self.coordinator
         async_remove_cell_text_sensors(self.hass, self.coordinator.identifier)
         registry = battery_registry(self.hass)
