@@ -97,7 +97,12 @@ async def test_bmv702_states_match_the_capture(
     assert float(state("P")) == pytest.approx(int(last["P"]))
     assert float(state("CE")) == pytest.approx(int(last["CE"]) / 1000)
     assert float(state("SOC")) == pytest.approx(int(last["SOC"]) / 10)
-    assert float(state("TTG")) == pytest.approx(int(last["TTG"]))
+    ttg = hass.states.get(_entity_id(hass, "bmv_TTG"))
+    assert ttg is not None  # minutes on the wire, shown in hours (issue 12)
+    assert ttg.attributes["unit_of_measurement"] == "h"
+    assert float(ttg.state) == pytest.approx(int(last["TTG"]) / 60)
+    assert last["AR"] == "0"
+    assert state("AR") == "none"  # an enum state ("No alarm"), not raw text
     assert float(state("H17")) == pytest.approx(int(last["H17"]) / 100)
     assert float(state("H18")) == pytest.approx(int(last["H18"]) / 100)
     alarm = hass.states.get(_entity_id(hass, "bmv_Alarm", "binary_sensor"))
@@ -118,8 +123,12 @@ async def test_bmv702_states_match_the_capture(
 
     registry = er.async_get(hass)
     history = registry.async_get(_entity_id(hass, "bmv_H7"))
-    assert history is not None
-    assert history.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert history is not None  # BMV history is enabled, as core victron_gx has the GX's
+    assert history.disabled_by is None
+    assert float(state("H7")) == pytest.approx(int(last["H7"]) / 1000)
+    cycles = hass.states.get(_entity_id(hass, "bmv_H4"))
+    assert cycles is not None
+    assert (cycles.state, cycles.attributes["unit_of_measurement"]) == (last["H4"], "cycles")
     await hass.config_entries.async_unload(entry.entry_id)
 
 
