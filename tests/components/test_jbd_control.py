@@ -294,6 +294,32 @@ async def test_turning_control_off_removes_the_switches(hass: HomeAssistant) -> 
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_control_on_through_the_options_flow(hass: HomeAssistant) -> None:
+    """The JBD options form has Control, off by default; turning it on there reloads the entry
+    with the two MOSFET switches, showing what the BMS reports."""
+    bms = plain_bms()
+    advertise(hass)
+    with fake.registered(ADDRESS, bms):
+        entry = await setup_ble(hass, options={"poll_interval": 60})
+        await _first_poll(_source(entry))
+        assert not hass.states.async_entity_ids(SWITCH_DOMAIN)
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        fields = {str(k): k for k in result["data_schema"].schema}  # type: ignore[union-attr]
+        assert fields["control"].default() is False
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"control": True}
+        )
+        assert entry.options["control"] is True
+        await hass.async_block_till_done()
+        source = _source(entry)
+        await _first_poll(source)
+        assert source.control_enabled
+        assert state(hass, f"{ADDRESS}_charge_fet", "switch") == "on"
+        assert state(hass, f"{ADDRESS}_discharge_fet", "switch") == "on"
+        assert _writes(bms.requests) == []  # Control on writes nothing by itself
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 # --- serial (a real pty) -------------------------------------------------------------------------
 
 
