@@ -182,9 +182,17 @@ class VenusSource(VenusDevices):
         try:
             await self.client.async_connect()
         except MqttAuthError as err:
-            raise ConfigEntryAuthFailed(str(err)) from err
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="venus_auth_failed",
+                translation_placeholders={"name": entry.title, "error": str(err)},
+            ) from err
         except MqttError as err:
-            raise ConfigEntryNotReady(str(err)) from err
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="venus_not_ready",
+                translation_placeholders={"name": entry.title, "error": str(err)},
+            ) from err
         self.client.async_start(
             lambda coro: entry.async_create_background_task(
                 self.hass, coro, f"{DOMAIN} Venus GX {entry.entry_id}"
