@@ -145,6 +145,17 @@ async def test_mppt_controls(hass: HomeAssistant, serve: Serve) -> None:
     assert data["hex_firmware"] == "1.23"
     assert data["hex_serial_number"] == "HQ1411MYIKN"
     assert len(source.hex.history) == 31
+    diagnostics = source.hex.diagnostics()
+    assert diagnostics["identity"] == {
+        "product_id": "0xA042",
+        "firmware": "1.23",
+        "serial_number": "HQ1411MYIKN",
+    }
+    # today 0.00 kWh (the capture's record) + the fake's 30 made-up days
+    assert diagnostics["history"]["days"] == 31
+    assert diagnostics["history"]["kwh"] == round(
+        sum((20 + 5 * ((7 * d) % 11)) / 100 for d in range(1, 31)), 2
+    )
     assert _state(hass, load).state == STATE_ON  # TEXT LOAD ON -> 0xEDAB 4
     assert _state(hass, charger).state == STATE_ON
     state = _state(hass, current)

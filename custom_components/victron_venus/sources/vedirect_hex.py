@@ -487,11 +487,27 @@ class VEDirectHex:
         self.connection_lost()
 
     def diagnostics(self) -> dict[str, Any]:
-        """Control on/off, the session's counters, the writes and the history imported."""
+        """Control on/off, the identity read, the session's counters, the writes and the
+        history imported (days, kWh, first and last day)."""
         s = self.session
+        rows = self.history_imported
         return {
             "enabled": self.enabled,
             "family": self.family,
+            "identity": {
+                "product_id": f"0x{pid:04X}"
+                if isinstance(pid := self.values.get("hex_product_id"), int)
+                else None,
+                "firmware": self.values.get("hex_firmware"),
+                "serial_number": self.values.get("hex_serial_number"),
+            },
+            "history": {
+                "statistic_id": statistic_id(self.coordinator.identifier),
+                "days": len(rows),
+                "kwh": round(sum(r["state"] for r in rows), 2),
+                "first_day": rows[0]["start"].date().isoformat() if rows else None,
+                "last_day": rows[-1]["start"].date().isoformat() if rows else None,
+            },
             "session": {
                 "sent": s.sent,
                 "answered": s.answered,
