@@ -70,7 +70,7 @@ def scan(tree: ast.AST, module: Any, where: str) -> list[tuple[str, int, str]]:
             continue
         key = keywords["translation_key"]
         if isinstance(key, ast.Constant) and key.value not in STRINGS["exceptions"]:
-            found.append((where, node.lineno, f"{made.__name__}: no text for {key.value}"))
+            found.append((where, node.lineno, f"{made.__name__}: no text for {key.value!s}"))
     return found
 
 
@@ -106,10 +106,10 @@ def test_the_walk_finds_untranslated_errors() -> None:
         "    raise HomeAssistantError(translation_domain='d', translation_key='no_trips')\n"
     )
     module = type("M", (), {})()
-    module.exceptions = exceptions  # type: ignore[attr-defined]
-    module.ConfigEntryNotReady = exceptions.ConfigEntryNotReady  # type: ignore[attr-defined]
-    module.HomeAssistantError = exceptions.HomeAssistantError  # type: ignore[attr-defined]
-    module.ServiceValidationError = exceptions.ServiceValidationError  # type: ignore[attr-defined]
+    module.exceptions = exceptions
+    module.ConfigEntryNotReady = exceptions.ConfigEntryNotReady
+    module.HomeAssistantError = exceptions.HomeAssistantError
+    module.ServiceValidationError = exceptions.ServiceValidationError
     found = scan(ast.parse(source), module, "x.py")
     assert found == [
         ("x.py", 2, "ConfigEntryNotReady"),

@@ -297,7 +297,8 @@ async def test_options_flow_sets_write_interval_and_reloads(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"recording": "detailed", CONF_WRITE_INTERVAL: 0}
+    # Control (issue 11) keeps its default: off
+    assert entry.options == {"recording": "detailed", CONF_WRITE_INTERVAL: 0, "control": False}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator.write_interval == 0
 
