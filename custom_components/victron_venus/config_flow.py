@@ -93,14 +93,18 @@ def options_schema(entry: ConfigEntry) -> probatio.Schema:
 
 def flat_options(schema: probatio.Schema, user_input: Mapping[str, Any]) -> dict[str, Any]:
     """The options to store: `user_input` with each section's fields lifted to the top level
-    (entry.options stays flat, as before the sections), the write interval an int."""
-    sections = {str(key) for key, value in schema.schema.items() if isinstance(value, section)}
+    (entry.options stays flat, as before the sections; a section left out gives its fields'
+    defaults, which are the entry's values), the write interval an int."""
+    sections = {str(k): part for k, part in schema.schema.items() if isinstance(part, section)}
     data: dict[str, Any] = {}
     for key, value in user_input.items():
         if key in sections:
             data.update(value or {})
         else:
             data[key] = value
+    for key, part in sections.items():
+        if key not in user_input:  # left out (an API answer): its fields keep their values
+            data.update(part({}))
     data[CONF_WRITE_INTERVAL] = int(data[CONF_WRITE_INTERVAL])
     return data
 

@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.selector import BooleanSelector
 import probatio
 import pytest
@@ -121,6 +122,24 @@ async def test_logbook_fields_are_grouped_in_sections(hass: HomeAssistant) -> No
     grouped = [str(k) for s in sections.values() for k in s.schema.schema]
     assert sorted(grouped) == sorted([*THRESHOLDS, *EXTRA_OPTIONS])
     assert set(logbook_flow.OPTION_SECTIONS) == set(sections)
+    # as the frontend gets it: no default for a section (the frontend would show it empty), a
+    # default for each of its fields (the entry's value)
+    serialized = probatio.to_field_list(
+        result["data_schema"], custom_serializer=cv.custom_serializer
+    )
+    expandable: list[dict[str, Any]] = [
+        field
+        for field in serialized
+        if isinstance(field, dict) and field.get("type") == "expandable"
+    ]
+    assert [field["name"] for field in expandable] == [
+        "boat",
+        "trip_start",
+        "trip_stop",
+        "trip_filter",
+    ]
+    assert not any("default" in field for field in expandable)
+    assert all("default" in inner for field in expandable for inner in field["schema"])
 
 
 async def test_logbook_options_are_stored_flat_and_existing_entries_keep_theirs(

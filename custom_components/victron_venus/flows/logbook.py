@@ -85,7 +85,8 @@ def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
     """Logbook options beside the write interval, in `OPTION_SECTIONS`: the engine power, the
     house load and the efficiency fit's top speed; the detector thresholds. Each field's default
     is the entry's value (stored flat in entry.options; the options flow flattens the sections).
-    A section left out of an answer keeps its values."""
+    A section left out of an answer keeps its values (config_flow.flat_options). No default for
+    a section itself: the frontend then fills it from its fields' defaults."""
     defaults = default_options()
     ranges = {key: spec for key, (_, _, spec) in THRESHOLDS.items()}
     ranges.update({key: spec for key, (_, spec) in EXTRA_OPTIONS.items()})
@@ -105,9 +106,7 @@ def options_fields(entry: ConfigEntry) -> dict[Any, Any]:
                     )
                 )
             )
-        fields[probatio.Optional(name, default={})] = section(
-            probatio.Schema(inner), {"collapsed": collapsed}
-        )
+        fields[probatio.Optional(name)] = section(probatio.Schema(inner), {"collapsed": collapsed})
     return fields
 
 

@@ -128,9 +128,7 @@ def connection_schema(*, with_portal_id: bool, tls_open: bool = False) -> probat
         probatio.Required(CONF_PROTOCOL, default=MqttProtocol.V311.value): _select(
             [protocol.value for protocol in MqttProtocol], "mqtt_protocol"
         ),
-        probatio.Optional(SECTION_TLS, default={}): section(
-            probatio.Schema(tls), {"collapsed": not tls_open}
-        ),
+        probatio.Optional(SECTION_TLS): section(probatio.Schema(tls), {"collapsed": not tls_open}),
     }
     if with_portal_id:
         fields[probatio.Optional(CONF_PORTAL_ID)] = text
