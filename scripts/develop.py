@@ -13,6 +13,10 @@
 - Every VE.Direct capture in ../shared/fixtures/vedirect is served on its own pseudo-terminal
   (.dev/tty/<name>), one record a second, looping; each is added through the integration's real
   config flow over the HTTP API (never YAML).
+- The BlueSolar MPPT 75/15 and the Phoenix 12/1200 also answer VE.Direct HEX (tests/fakes
+  HexResponder) and get Control on through their options flow (issue 11); `--check` prints their
+  HEX identity, the MPPT's 30-day history imported as statistics (days, kWh) and makes one
+  confirmed write on each (load output off, inverter mode eco).
 - Two JBD batteries are simulated on pseudo-terminals (serial transport, 9600 8N1): fake BMSes
   that answer each request with the frames of the two btsnoop captures in ../shared/fixtures/jbd
   (tests/fakes/jbd_bms.py); both are added through the JBD battery config flow, then combined
@@ -466,7 +470,9 @@ def start_vedirect(tty_dir: Path, interval: float) -> tuple[list[PtyDevice], lis
             raise FileNotFoundError(f"{capture} is missing: ../shared must sit beside the repo")
         device = PtyDevice(tty_dir / name)
         devices.append(device)
-        replays.append(VEDirectReplay(device, capture.read_bytes(), interval))
+        # issue 11: the MPPT and the Phoenix answer HEX (tests/fakes HexResponder)
+        hex_on = any(name == ve_name for ve_name, _serial in VEDIRECT_CONTROL)
+        replays.append(VEDirectReplay(device, capture.read_bytes(), interval, hex=hex_on))
     return devices, replays
 
 
@@ -659,6 +665,119 @@ async def enable_control(client: HomeAssistantClient) -> None:
         raise RuntimeError(f"no Control option on {JBD_CONTROL_BATTERY!r}")
     result = await client.options_flow(jbd_entry, {"control": True})
     log(f"options flow {JBD_CONTROL_BATTERY!r}: Control on ({result['type']})")
+    await enable_vedirect_control(client)  # issue 11
+
+
+# --- issue 11: VE.Direct HEX (identity, history, control) ----------------------------------------
+
+#: (pty name, SER#) of the VE.Direct devices with Control on: they answer HEX, and --check shows
+#: their HEX identity, the MPPT's imported history, and makes one confirmed write on each
+VEDIRECT_CONTROL = (("bluesolar_75_15", "HQ1411MYIKN"), ("phoenix_12_1200", "HQ2152UFKWY"))
+#: per device (SER#): the control entity's id ends with, the service, the value and the state
+VEDIRECT_WRITES = {
+    "HQ1411MYIKN": ("switch.", "_load_output", "switch/turn_off", {}, "off"),
+    "HQ2152UFKWY": ("select.", "_mode", "select/select_option", {"option": "eco"}, "eco"),
+}
+
+
+async def _vedirect_entries(client: HomeAssistantClient) -> dict[str, dict[str, Any]]:
+    """SER# -> the VE.Direct entry of each device of VEDIRECT_CONTROL (its title ends with it)."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in await client.entries():
+        for _name, serial in VEDIRECT_CONTROL:
+            if str(entry.get("title", "")).endswith(serial):
+                found[serial] = entry
+    return found
+
+
+async def enable_vedirect_control(client: HomeAssistantClient) -> None:
+    """Control on for the simulated MPPT and Phoenix (their options flow)."""
+    for entry in (await _vedirect_entries(client)).values():
+        result = await client.options_flow(entry["entry_id"], {"control": True})
+        log(f"options flow {entry['title']!r}: Control on ({result['type']})")
+
+
+async def _statistics(client: HomeAssistantClient, statistic_id: str) -> list[dict[str, Any]]:
+    """The daily rows of an (external) statistic, over the websocket API of the recorder."""
+    async with client.session.ws_connect(client.base + "/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": client.token})
+        await ws.receive_json()
+        await ws.send_json(
+            {
+                "id": 1,
+                "type": "recorder/statistics_during_period",
+                "start_time": datetime.fromtimestamp(time.time() - 40 * 86400, UTC).isoformat(),
+                "statistic_ids": [statistic_id],
+                "period": "day",
+                "types": ["state", "sum"],
+            }
+        )
+        answer = await ws.receive_json()
+    return list(answer.get("result", {}).get(statistic_id, []))
+
+
+async def check_vedirect_control(client: HomeAssistantClient, timeout: float = 120) -> bool:
+    """--check (issue 11): for the MPPT and the Phoenix, the HEX identity (diagnostics), the
+    MPPT's history imported as statistics (days, kWh) and one confirmed write on each."""
+    ok = True
+    entries = await _vedirect_entries(client)
+    for serial, entry in sorted(entries.items()):
+        deadline = time.monotonic() + timeout
+        hex_info: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            diagnostics = await client._json(
+                "GET", f"/api/diagnostics/config_entry/{entry['entry_id']}"
+            )
+            hex_info = diagnostics.get("data", {}).get("source", {}).get("hex", {})
+            if hex_info.get("reads"):
+                break
+            await asyncio.sleep(1)
+        identity = hex_info.get("identity", {})
+        print(
+            f"\n{entry['title']}: HEX identity: product id {identity.get('product_id')}, "
+            f"firmware {identity.get('firmware')}, serial {identity.get('serial_number')}"
+        )
+        ok &= identity.get("product_id") is not None
+        history = hex_info.get("history", {})
+        if hex_info.get("family") == "mppt":
+            # the diagnostics redact the serial in the id: it is victron_venus:<serial>_solar_yield
+            rows = await _statistics(client, f"{DOMAIN}:{serial.lower()}_solar_yield")
+            kwh = round(sum(float(row.get("state") or 0) for row in rows), 2)
+            print(
+                f"  history imported: {len(rows)} days, {kwh:g} kWh "
+                f"({history.get('first_day')} .. {history.get('last_day')}; "
+                f"{DOMAIN}:{serial.lower()}_solar_yield)"
+            )
+            ok &= len(rows) == 31
+        domain, suffix, service, data, want = VEDIRECT_WRITES[serial]
+        entity = next(
+            (
+                row[1]
+                for row in await client.entity_rows()
+                if row[1].startswith(domain)
+                and row[1].endswith(suffix)
+                and row[0]
+                and row[0] in entry["title"]
+            ),
+            None,
+        )
+        if entity is None:
+            print(f"  no {domain}*{suffix} control")
+            ok = False
+            continue
+        try:
+            await client._json(
+                "POST", f"/api/services/{service}", json={"entity_id": entity, **data}
+            )
+        except RuntimeError as err:
+            print(f"  write {entity} {want}: FAILED: {err}")
+            ok = False
+            continue
+        state = (await client._json("GET", f"/api/states/{entity}"))["state"]
+        print(f"  write {entity} {want}: {'confirmed' if state == want else 'NOT'}, state {state}")
+        ok &= state == want
+    return ok and len(entries) == len(VEDIRECT_CONTROL)
 
 
 #: the JBD battery with Control on; --check switches its charge MOSFET off and on again
@@ -735,8 +854,9 @@ async def check_control(client: HomeAssistantClient) -> bool:
         state = await client._json("GET", f"/api/states/{CURRENT_LIMIT_ENTITY}")
         print(f"write {CURRENT_LIMIT_ENTITY} = {bad:g} A: refused ({err}); state {state['state']}")
     jbd_confirmed = await check_jbd_control(client)  # issue 11 §4
+    vedirect_confirmed = await check_vedirect_control(client)  # issue 11 §1-3
     print(flush=True)
-    return bool(rows) and confirmed and refused and jbd_confirmed
+    return bool(rows) and confirmed and refused and jbd_confirmed and vedirect_confirmed
 
 
 def port_is_free(port: int) -> bool:

@@ -119,3 +119,11 @@ def test_develop_check_prints_live_entities_from_the_captures() -> None:
     assert rows["sensor.aurora_log"][1] == "nmi"
     assert rows["sensor.fridge_temp_temperature"] == ("6.225", "°C")
     assert not [entity for entity, (state, _) in rows.items() if state == "unavailable"]
+    # issue 11: VE.Direct HEX on the simulated BlueSolar MPPT and Phoenix (Control on): identity
+    # read over HEX, the MPPT's 31 history days as statistics (today 0.00 kWh from the capture's
+    # 0x1050 record, 30 made-up days of the fake: 13.65 kWh), one confirmed write on each
+    assert "BlueSolar MPPT 75|15 HQ1411MYIKN: HEX identity: product id 0xA042, firmware 1.23" in out
+    assert "history imported: 31 days, 13.65 kWh" in out
+    assert "write switch.bluesolar_mppt_75_15_load_output off: confirmed, state off" in out
+    assert "HQ2152UFKWY: HEX identity: product id 0xA2F1, firmware 1.24" in out
+    assert "write select.phoenix_inverter_12v_1200va_230vac_64k_hs_mode eco: confirmed" in out
