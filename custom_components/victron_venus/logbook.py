@@ -57,13 +57,23 @@ def async_describe_events(
     async_describe_event: Callable[[str, str, Callable[[Any], dict[str, str]]], None],
 ) -> None:
     """Home Assistant's logbook platform: describe the trip events."""
-    from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+    from homeassistant.components.logbook.const import (
+        LOGBOOK_ENTRY_ENTITY_ID,
+        LOGBOOK_ENTRY_MESSAGE,
+        LOGBOOK_ENTRY_NAME,
+    )
     from homeassistant.core import callback
 
     @callback
     def describe(event: Any) -> dict[str, str]:
+        """Name and message; the logbook's navigation state entity when the event names it
+        (the Activity panel links the entry to it and finds it through the device's entities)."""
         name, message = describe_trip_event(event.event_type, event.data)
-        return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
+        described = {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
+        entity_id = event.data.get("entity_id")
+        if isinstance(entity_id, str):
+            described[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
+        return described
 
     async_describe_event("victron_venus", EVENT_TRIP_STARTED, describe)
     async_describe_event("victron_venus", EVENT_TRIP_ENDED, describe)

@@ -19,7 +19,7 @@ from homeassistant.components.logbook.helpers import async_determine_event_types
 from homeassistant.components.logbook.processor import EventProcessor
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -55,7 +55,17 @@ def recorder_config() -> Iterator[dict[str, Any]]:
     engine_logger = logging.getLogger("sqlalchemy.engine")
     level = engine_logger.level
     engine_logger.setLevel(logging.WARNING)
-    yield {"exclude": {"entity_globs": ["sensor.aurora_*", "binary_sensor.aurora_*"]}}
+    # not the navigation state: the trip events name it (the recorder drops events naming an
+    # excluded entity)
+    yield {
+        "exclude": {
+            "entity_globs": [
+                "sensor.aurora_trip_*", "sensor.aurora_total_*", "sensor.aurora_last_trip",
+                "sensor.aurora_log", "sensor.aurora_time_under_way", "sensor.aurora_engine_hours",
+                "sensor.aurora_propulsion_energy", "binary_sensor.aurora_*",
+            ]
+        }
+    }  # fmt: skip
     engine_logger.setLevel(level)
 
 
@@ -178,3 +188,18 @@ async def test_rebuild_from_the_recorder_gives_the_live_trips(
     assert messages[1][0] == TITLE
     assert messages[1][1].startswith(f"ended a trip: {trip['distance_nm']:.2f} nm in 4.")
     assert "1 stop" in messages[1][1]
+    # ... and in the Activity panel filtered to the device, which asks for the device's entities
+    # (issue 12): the events carry the logbook's navigation state entity
+    navigation = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"logbook_{entry.entry_id}_navigation_state"
+    )
+    assert navigation is not None
+    processor = EventProcessor(
+        hass, async_determine_event_types(hass, [navigation], None), entity_ids=[navigation]
+    )
+    entries = await get_instance(hass).async_add_executor_job(
+        processor.get_events, samples[0].time - timedelta(hours=1), done + timedelta(hours=1)
+    )
+    by_entity = [(e["name"], e["message"]) for e in entries if e.get("domain") == DOMAIN]
+    assert by_entity == messages[:2]
+    assert {e.get("entity_id") for e in entries if e.get("domain") == DOMAIN} == {navigation}

@@ -19,9 +19,11 @@ Live (see trips/feed.py for the sampling rules):
   simplified track, stops, conditions) goes to its own Store file, its steady-state efficiency
   samples to the efficiency Store, and `victron_venus_trip_ended` is fired.
 
-Events (`EVENT_TRIP_STARTED`, `EVENT_TRIP_ENDED`) carry `device_id`, `entry_id`, `name` (the
-logbook's title), `trip_id` and the trip's summary (`Trip.summary()` minus `id`, plus `conditions`
-at start and end) - never the track (the recorder caps event data at 32 kB).
+Events (`EVENT_TRIP_STARTED`, `EVENT_TRIP_ENDED`) carry `device_id`, `entity_id` (the logbook's
+navigation state sensor: Home Assistant's Activity panel finds a device's events by its
+entities), `entry_id`, `name` (the logbook's title), `trip_id` and the trip's summary
+(`Trip.summary()` minus `id`, plus `conditions` at start and end) - never the track (the
+recorder caps event data at 32 kB).
 
 Lifetime totals (log, time under way, engine hours, energy) are the finished trips' sums plus
 what the detector has settled of the open trip (`TripDetector.settled()`: its figures minus the
@@ -47,7 +49,7 @@ from typing import Any, Final
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.event import (
     async_call_later,
@@ -85,6 +87,9 @@ _LOGGER = logging.getLogger(__name__)
 EFFICIENCY_TRIPS: Final = 20
 #: at most this many (speed, power) samples are kept per trip
 EFFICIENCY_SAMPLES_PER_TRIP: Final = 400
+#: the open trip's samples join the curve at most this often (by the trip's own clock: its last
+#: fix), so a curve is not rebuilt on every sample
+OPEN_TRIP_CURVE_EVERY: Final = timedelta(minutes=1)
 #: a rebuild reads this much history before and after its range (trips crossing its edges)
 REBUILD_MARGIN: Final = timedelta(hours=6)
 #: longest range a rebuild or a CSV export may cover
@@ -172,6 +177,8 @@ class LogbookSource(Source):
         self.totals: dict[str, float] = dict.fromkeys(_TOTAL_KEYS, 0.0)
         self._base_totals: dict[str, float] = dict.fromkeys(_TOTAL_KEYS, 0.0)
         self.curve: EfficiencyCurve = build_curve(())
+        #: (trip id, its last fix, samples its bins have seen) the curve last took the open trip at
+        self._open_curve_mark: tuple[str, datetime, int] | None = None
         self.curve_version = 0
         self._svg: bytes | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -299,6 +306,8 @@ class LogbookSource(Source):
         for trip in outcome.discarded:
             _LOGGER.info("%s: trip %s dropped (below the minimums)", self.entry.title, trip.id)
         self._schedule_saves(points=outcome.trip_changed)
+        if self.settings.power:
+            self._refresh_open_curve()
         self._push()
 
     @callback
@@ -319,10 +328,15 @@ class LogbookSource(Source):
             (DOMAIN, self.identifier), self.entry.entry_id
         )
         data = {k: v for k, v in summary.items() if k != "id"}
+        # the Activity panel filtered to a device asks for the device's entities, not its id
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            "sensor", DOMAIN, f"{self.identifier}_navigation_state"
+        )
         self.hass.bus.async_fire(
             event_type,
             {
                 "device_id": device.id if device else None,
+                "entity_id": entity_id,
                 "entry_id": self.entry.entry_id,
                 "name": self.entry.title,
                 "trip_id": summary["id"],
@@ -364,8 +378,40 @@ class LogbookSource(Source):
                 base[key] += value
         self._base_totals = base
 
+    def _open_trip(self) -> Trip | None:
+        """The open (announced, unfinished) trip, if any."""
+        trip = self.detector.trip
+        return trip if trip is not None and trip.end is None else None
+
+    def _refresh_open_curve(self) -> None:
+        """Rebuild the curve when the open trip has new steady-state samples and its clock moved
+        OPEN_TRIP_CURVE_EVERY on since the last rebuild (or when it started or ended)."""
+        trip = self._open_trip()
+        mark = self._open_curve_mark
+        if trip is None:
+            if mark is not None:
+                self._update_curve()
+            return
+        seen = sum(b.seen for b in trip.efficiency.values())
+        if mark is not None and mark[0] == trip.id:
+            if seen == mark[2] or trip.last_time - mark[1] < OPEN_TRIP_CURVE_EVERY:
+                return
+        elif seen == 0:
+            return
+        self._update_curve()
+
     def _update_curve(self) -> None:
+        """The curve from the latest finished trips' samples and the open trip's (issue 12: a
+        first trip shows its curve while under way)."""
         samples = [(v, p) for e in self.efficiency for v, p in e["samples"]]
+        trip = self._open_trip()
+        if trip is not None:
+            open_samples = trip.efficiency_samples
+            samples.extend((v, p) for v, p in _thin(open_samples, EFFICIENCY_SAMPLES_PER_TRIP))
+            seen = sum(b.seen for b in trip.efficiency.values())
+            self._open_curve_mark = (trip.id, trip.last_time, seen)
+        else:
+            self._open_curve_mark = None
         s = self.settings
         if s.battery_power:
             curve = build_curve(
@@ -715,10 +761,14 @@ class LogbookSource(Source):
         return response
 
     def efficiency_response(self) -> dict[str, Any]:
-        """The full efficiency curve (bins, fit, v*) and the trips it comes from."""
+        """The full efficiency curve (bins, fit, v*) and the trips it comes from (the open trip
+        last, while its samples are in the curve)."""
+        trips = [e["id"] for e in self.efficiency]
+        if self._open_curve_mark is not None:  # the open trip's samples are in the curve
+            trips.append(self._open_curve_mark[0])
         return {
             **self.curve.to_dict(),
-            "trips": [e["id"] for e in self.efficiency],
+            "trips": trips,
             "house_load_option_w": self.settings.house_load_w,
         }
 
