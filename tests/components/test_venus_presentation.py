@@ -60,7 +60,7 @@ async def test_what_the_boat_recording_shows(
 
     speed = state_of(hass, uid("gps/93", "Speed"))
     assert speed is not None
-    assert (speed.state, speed.attributes["unit_of_measurement"]) == ("0.0", "kn")
+    assert (float(speed.state), speed.attributes["unit_of_measurement"]) == (0.0, "kn")
     entity = registry.async_get(speed.entity_id)
     assert entity is not None
     assert entity.options["sensor.private"]["suggested_unit_of_measurement"] == "kn"

@@ -353,13 +353,14 @@ def _seconds(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
 
 
 def _speed(key: str, tk: str, **kw: Any) -> VictronSensorEntityDescription:
-    """A boat's speed: m/s in the state machine (the GX's unit), shown in knots."""
+    """A boat's speed: m/s natively (the GX's unit), shown in knots (2 decimals: the write
+    policy reads the precision in the native unit, 0.02 m/s steps as before)."""
     return _sensor(
         key,
         tk,
         UnitOfSpeed.METERS_PER_SECOND,
         SensorDeviceClass.SPEED,
-        precision=1,
+        precision=2,
         suggested_unit=UnitOfSpeed.KNOTS,
         **kw,
     )
