@@ -611,16 +611,16 @@ INVERTER_CHARGER_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
         entity_category=DIAG,
     ),
     *(
-        _kwh(f"Energy/{path}", f"energy_{tk}", enabled=enabled)
-        for path, tk, enabled in (
-            ("AcIn1ToAcOut", "ac_in_1_to_ac_out", True),
-            ("AcIn1ToInverter", "ac_in_1_to_battery", True),
-            ("InverterToAcOut", "battery_to_ac_out", True),
-            ("OutToInverter", "ac_out_to_battery", True),
-            ("AcIn2ToAcOut", "ac_in_2_to_ac_out", True),
-            ("AcIn2ToInverter", "ac_in_2_to_battery", True),
-            ("AcOutToAcIn1", "ac_out_to_ac_in_1", True),
-            ("InverterToAcIn1", "battery_to_ac_in_1", True),
+        _kwh(f"Energy/{path}", f"energy_{tk}")  # all enabled, as core victron_gx
+        for path, tk in (
+            ("AcIn1ToAcOut", "ac_in_1_to_ac_out"),
+            ("AcIn1ToInverter", "ac_in_1_to_battery"),
+            ("InverterToAcOut", "battery_to_ac_out"),
+            ("OutToInverter", "ac_out_to_battery"),
+            ("AcIn2ToAcOut", "ac_in_2_to_ac_out"),
+            ("AcIn2ToInverter", "ac_in_2_to_battery"),
+            ("AcOutToAcIn1", "ac_out_to_ac_in_1"),
+            ("InverterToAcIn1", "battery_to_ac_in_1"),
         )
     ),
     _alarm("Alarms/HighTemperature", "high_temperature_alarm"),
