@@ -29,57 +29,16 @@ import probatio
 
 from .const import DOMAIN, EntryType, entry_type
 from .flows.bank import MIN_MEMBERS, bank_candidates, bank_unique_id
-from .sources.bank import (
+from .sources.bank import (  # the issue is raised by the bank's source (re-exported here)
     CONF_CAPACITIES,
     CONF_MEMBERS,
-    ENTITIES_PREFIX,
-    VENUS_PREFIX,
-    parse_venus_ref,
+    ISSUE_BANK_MEMBER_MISSING,
+    async_check_bank_members,
+    bank_issue_id,
+    missing_members,
 )
 
-ISSUE_BANK_MEMBER_MISSING = "bank_member_missing"
 CONF_BATTERY = "battery"
-
-
-def bank_issue_id(entry_id: str) -> str:
-    """The issue id of a bank's missing members."""
-    return f"{ISSUE_BANK_MEMBER_MISSING}_{entry_id}"
-
-
-def missing_members(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
-    """The member references of bank `entry` whose config entry no longer exists, in order
-    (entity batteries are Home Assistant's entities: never missing here)."""
-    missing = []
-    for ref in entry.data.get(CONF_MEMBERS, []):
-        if ref.startswith(ENTITIES_PREFIX):
-            continue
-        entry_id = parse_venus_ref(ref)[0] if ref.startswith(VENUS_PREFIX) else ref
-        if hass.config_entries.async_get_entry(entry_id) is None:
-            missing.append(ref)
-    return missing
-
-
-@callback
-def async_check_bank_members(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
-    """Raise (or clear) the fixable `bank_member_missing` issue of bank `entry`; the missing
-    member references."""
-    missing = missing_members(hass, entry)
-    issue_id = bank_issue_id(entry.entry_id)
-    if missing:
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=True,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_BANK_MEMBER_MISSING,
-            translation_placeholders={"bank": entry.title, "count": str(len(missing))},
-            data={"entry_id": entry.entry_id},
-        )
-    else:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-    return missing
 
 
 @callback

@@ -45,7 +45,11 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, State, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 from homeassistant.util.unit_conversion import (
@@ -285,6 +289,50 @@ EVENT_ALERT_CLEARED: Final = f"{DOMAIN}_bank_alert_cleared"
 STARTUP_GRACE = 90.0
 
 
+ISSUE_BANK_MEMBER_MISSING = "bank_member_missing"
+
+
+def bank_issue_id(entry_id: str) -> str:
+    """The issue id of a bank's missing members."""
+    return f"{ISSUE_BANK_MEMBER_MISSING}_{entry_id}"
+
+
+def missing_members(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
+    """The member references of bank `entry` whose config entry no longer exists, in order
+    (entity batteries are Home Assistant's entities: never missing here)."""
+    missing = []
+    for ref in entry.data.get(CONF_MEMBERS, []):
+        if ref.startswith(ENTITIES_PREFIX):
+            continue
+        entry_id = parse_venus_ref(ref)[0] if ref.startswith(VENUS_PREFIX) else ref
+        if hass.config_entries.async_get_entry(entry_id) is None:
+            missing.append(ref)
+    return missing
+
+
+@callback
+def async_check_bank_members(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
+    """Raise (or clear) the fixable `bank_member_missing` issue of bank `entry`; the missing
+    member references."""
+    missing = missing_members(hass, entry)
+    issue_id = bank_issue_id(entry.entry_id)
+    if missing:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_BANK_MEMBER_MISSING,
+            translation_placeholders={"bank": entry.title, "count": str(len(missing))},
+            data={"entry_id": entry.entry_id},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+    return missing
+
+
 class BankSource(Source):
     """A virtual battery over two or more batteries of any kind (see the module docstring)."""
 
@@ -348,8 +396,6 @@ class BankSource(Source):
     async def async_start(self) -> None:
         """Raise the fixable repair issue when a member's entry was deleted (that member then
         counts as unavailable: no setup failure), follow the members, compute once."""
-        from ..repairs import async_check_bank_members
-
         async_check_bank_members(self.hass, self.entry)
         self.devices[self.coordinator.identifier] = self.coordinator
         async_remove_cell_text_sensors(self.hass, self.coordinator.identifier)
