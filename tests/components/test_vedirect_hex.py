@@ -257,3 +257,44 @@ async def test_bmv_synchronize_button(hass: HomeAssistant, serve: Serve) -> None
     source = entry.runtime_data
     await _wait_for(lambda: source.coordinator.data.get("SOC") == 100.0)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _block(fields: list[tuple[str, str]]) -> bytes:
+    """A TEXT block with its checksum (protocols.md §1.2)."""
+    body = b"".join(b"\r\n%s\t%s" % (k.encode(), v.encode()) for k, v in fields)
+    body += b"\r\nChecksum\t"
+    return body + bytes(((256 - sum(body) % 256) % 256,))
+
+
+async def test_blue_smart_charger_controls(hass: HomeAssistant, tmp_path: Any) -> None:
+    """Blue Smart IP22 24|8 (no capture in the shared fixtures: a block with the labels of the
+    KinDR007 IP22 capture, protocols.md §1.9): charger on/off (0x0200 1/4) and the charge
+    current limit (0xEDF0, at most 0xEDDF = 8.0 A) appear and write."""
+    stream = _block(
+        [("PID", "0xA332"), ("FWE", "0342FF"), ("SER#", "HQ2030TEST1"), ("V", "26840"),
+         ("I", "4100"), ("T", "---"), ("CS", "4"), ("ERR", "0")]
+    )  # fmt: skip
+    device = PtyDevice(tmp_path / "tty_ip22")
+    responder = HexResponder(stream)
+    assert responder.family == "charger"
+    replay = VEDirectReplay(device, stream, interval=0.05, hex=responder)
+    task = asyncio.get_running_loop().create_task(replay.run())
+    try:
+        entry = await _setup(hass, device, "HQ2030TEST1", "0xA332", control=True)
+        charger = await _entity_appears(hass, "switch", "HQ2030TEST1_hex_device_mode")
+        current = await _entity_appears(hass, "number", "HQ2030TEST1_hex_battery_maximum_current")
+        assert _state(hass, charger).state == STATE_ON
+        assert _state(hass, current).attributes["max"] == 8.0
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": current, "value": 5.5}, blocking=True
+        )
+        assert responder.received[-2:] == [hexp.set_value(0xEDF0, 5.5), hexp.get(0xEDF0)]
+        assert float(_state(hass, current).state) == 5.5
+        await hass.services.async_call("switch", "turn_off", {"entity_id": charger}, blocking=True)
+        assert _state(hass, charger).state == STATE_OFF
+        assert hass.states.async_entity_ids("select") == []
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        device.unplug()
