@@ -469,14 +469,15 @@ async def test_options_flow_sets_the_policy(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     defaults = {str(k): k.default() for k in result["data_schema"].schema}  # type: ignore[union-attr]
-    assert defaults == {"recording": "balanced", "write_interval": 5}
+    # the VE.Direct entry's own option (Control, off) beside the policy and the interval
+    assert defaults == {"recording": "balanced", "write_interval": 5, "control": False}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"recording": "lean", "write_interval": 5}
+        result["flow_id"], {"recording": "lean", "write_interval": 5, "control": False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.options == {"recording": "lean", "write_interval": 5}
+    assert entry.options == {"recording": "lean", "write_interval": 5, "control": False}
     ours = entry.runtime_data.devices["OURS"]
     assert ours.recording is Recording.LEAN
     entity = hass.data["entity_components"]["sensor"].get_entity("sensor.ours_voltage")
