@@ -130,3 +130,27 @@ async def test_no_history_with_control_off(
     assert replay.hex is not None
     assert replay.hex.bytes_received == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_history_sums_end_at_the_system_yield(
+    hass: HomeAssistant, bluesolar: tuple[PtyDevice, VEDirectReplay]
+) -> None:
+    """A device that answers the history total (0x104F): the sums end at its system yield (which
+    a user cannot reset), not at H19 (the BlueSolar capture itself sends no 0x104F)."""
+    device, replay = bluesolar
+    assert replay.hex is not None
+    total = bytearray(34)
+    total[6:10] = (5000).to_bytes(4, "little")  # user yield 50.00 kWh
+    total[10:14] = (12345).to_bytes(4, "little")  # system yield 123.45 kWh
+    replay.hex.registers[0x104F] = bytes(total)
+    entry = await _setup(hass, device, control=True)
+    source = entry.runtime_data
+    await _wait_for(lambda: source.hex.reads == 1)
+    await async_wait_recording_done(hass)
+    rows = await _rows(hass, source_hex.statistic_id("HQ1411MYIKN"))
+    assert len(rows) == 31
+    assert rows[-1]["sum"] == pytest.approx(123.45)
+    assert rows[0]["sum"] == pytest.approx(
+        round(123.45 - sum(_expected_yield(d) for d in range(30)), 2)
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)

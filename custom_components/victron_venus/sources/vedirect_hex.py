@@ -11,7 +11,8 @@
   identity (product id 0x0100, firmware 0x0102, serial 0x010A) and the registers of the
   device's control rows are read (HEX Get) once the device's first record arrived and then once
   a day; for MPPTs also the 31 history days (0x1050 today .. 0x106E 30 days ago), imported as
-  long-term statistics (`import_history`); and writes (`async_write`) go out when a user or an
+  long-term statistics (`import_history`; their sums end at the history total's system yield
+  0x104F, else at TEXT H19); and writes (`async_write`) go out when a user or an
   automation asks. No pings, no polling besides that;
 * `async_write` (a `control.ControlSource`): a HEX Set of the row's register, confirmed by the
   device's Set answer (flags 0, the value written) and by a Get right after it (the next value
@@ -171,7 +172,9 @@ class VEDirectHex:
         self._timer: asyncio.TimerHandle | None = None
         self._unsub_daily: CALLBACK_TYPE | None = None
         self._read_task: asyncio.Task[None] | None = None
+        #: the device's total yield for the sums when 0x104F gives none (the source: TEXT H19)
         self.total_kwh: Callable[[], float | None] = lambda: None
+        self.system_yield_kwh: float | None = None
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -345,7 +348,15 @@ class VEDirectHex:
                 self._value(register, answer.data)
 
     async def async_read_history(self) -> None:
-        """Read the 31 history days and import them as statistics (`import_history`)."""
+        """Read the history total (0x104F: the system yield, which a user cannot reset) and the
+        31 history days, and import them as statistics (`import_history`)."""
+        self.system_yield_kwh = None
+        answer = await self.async_get(hexp.HISTORY_TOTAL)
+        if not answer.flags:
+            try:
+                self.system_yield_kwh = hexp.decode_history_total(answer.data).yield_system_kwh
+            except hexp.HexValueError:
+                self.bad_values += 1
         days: dict[int, hexp.HistoryDay] = {}
         for ago in range(hexp.HISTORY_DAY_LAST - hexp.HISTORY_DAY_FIRST + 1):
             answer = await self.async_get(hexp.history_day_register(ago))
@@ -362,7 +373,10 @@ class VEDirectHex:
     def import_history(self) -> None:
         """Import the history days as the external statistic `statistic_id` (kWh per day at
         local midnight, sums anchored at the device's total); nothing without the recorder."""
-        rows = history_rows(self.history, self.total_kwh(), dt_util.now().date())
+        total = self.system_yield_kwh
+        rows = history_rows(
+            self.history, total if total is not None else self.total_kwh(), dt_util.now().date()
+        )
         self.history_imported = rows
         if not rows or "recorder" not in self.hass.config.components:
             return
