@@ -15,13 +15,12 @@ import sys
 
 from tests.shared import REPO
 
-SOURCE_MODULES = [
-    f"custom_components.victron_venus.sources.{name}"
-    for name in (
-        *("bank", "bank_gx", "base", "ble_battery", "errors", "jbd", "logbook"),
-        *("registry", "vedirect", "venus", "venus_control"),
-    )
-]
+#: every module of the sources package, as the files on disk name them
+SOURCE_MODULES = sorted(
+    f"custom_components.victron_venus.sources.{path.stem}"
+    for path in (REPO / "custom_components" / "victron_venus" / "sources").glob("*.py")
+    if path.stem != "__init__"
+)
 
 _PROBE = """
 import json, sys
