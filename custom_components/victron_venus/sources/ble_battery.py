@@ -12,7 +12,7 @@ owns the family's GATT protocol; this source owns what makes our battery entries
 * Charged and discharged energy integrated at full poll rate from the BMS's power (W, positive =
   charging; `battery.energy.EnergyIntegrator`) and kept in a Store per entry
   (`.storage/victron_venus.ble_battery_energy.<entry_id>`), saved at most 30 s after a change
-  (`sources.jbd.EnergySaver`, the same pattern as a JBD battery) and at unload, removed with the
+  (`sources.battery_poll.EnergySaver`, as for a JBD battery) and at unload, removed with the
   entry: kWh counters for the Energy dashboard out of the box.
 * Faults: a poll that fails (not heard, connect failed, no answer, a disconnect in the middle of
   an answer, bad data, a password the BMS rejects) is counted by kind in `errors`, logged once
@@ -20,6 +20,9 @@ owns the family's GATT protocol; this source owns what makes our battery entries
   Nothing escapes the poll loop; freshness makes the entities unavailable. A rejected password
   starts Home Assistant's reauth flow once.
 * The running source registers its coordinator in the battery registry, so a bank follows it.
+
+The poll loop, the poll and error bookkeeping, the energy Store, the registry and the reauth start
+are the battery sources' common part (`sources.battery_poll.PolledBatterySource`).
 
 The connection: the `BLEDevice` comes from Home Assistant's bluetooth integration (the best
 connectable adapter or ESPHome proxy that hears the battery), the library connects with
@@ -36,13 +39,11 @@ fixed order. The manifest's `bluetooth` matchers are generated from the same lis
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass, field
 import logging
 import math
-import time
 from typing import Any, Final
 
 from aiobmsble import BMSConfig, BMSInfo, BMSSample, TempSensor, basebms as _basebms
@@ -53,23 +54,19 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 from homeassistant.components import bluetooth
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.storage import Store
 
-from ..battery.energy import EnergyIntegrator
-from ..const import DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
-from ..coordinator import DeviceCoordinator, write_interval_of
+from ..const import DOMAIN
+from ..coordinator import VictronConfigEntry
 from ..descriptions.ble_battery import BINARY_SENSORS, SENSORS
 from ..protocol.jbd import CellVoltages
-from .base import Source
+from .battery_poll import DATA_CELLS, DATA_SENSORS, PolledBatterySource, cell_values
 from .errors import BadData, CannotConnect, InvalidAuth, NoAnswer, NotInRange, ProbeError
-from .jbd import CONF_KEEP_CONNECTION, CONF_POLL_INTERVAL, EnergySaver, cell_values
-from .registry import battery_registry
+from .jbd import CONF_KEEP_CONNECTION
 
 __all__ = [
     "FAMILIES",
@@ -95,8 +92,6 @@ DATA_MANUFACTURER: Final = "manufacturer"
 DATA_SOFTWARE: Final = "sw_version"
 DATA_HARDWARE: Final = "hw_version"
 DATA_SERIAL: Final = "serial_number"
-DATA_CELLS: Final = "cells"
-DATA_SENSORS: Final = "temperature_sensors"
 
 #: The library's JBD family: JBD batteries are our own entry type (flows/jbd.py), never this one.
 JBD_FAMILY: Final = "jbd_bms"
@@ -109,7 +104,6 @@ POLL_TIMEOUT = 30.0
 PROBE_TIMEOUT = 30.0
 #: at most this many seconds after a change the energy counters are on disk
 ENERGY_SAVE_DELAY = 30.0
-STORE_VERSION = 1
 
 #: Temperature sensor kinds that measure the battery (cells, pack); the bank's charge limits
 #: derate on these. MOSFET, PCB, balancer and heater sensors still get their own entities.
@@ -182,11 +176,6 @@ def supports_control(family: str) -> bool:
     no BLE battery offers a control option. The one place to change when the library adds one.
     """
     return False
-
-
-def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """The Store that keeps one battery's energy counters."""
-    return Store(hass, STORE_VERSION, f"{DOMAIN}.ble_battery_energy.{entry_id}")
 
 
 def _number(value: Any) -> float | None:
@@ -263,16 +252,6 @@ def sample_values(sample: Mapping[str, Any]) -> dict[str, Any]:
             if getattr(t, "type", TempSensor.T.GENERIC) in BATTERY_TEMPERATURES
         ]
     return data
-
-
-def seed_keys(entry_data: Mapping[str, Any]) -> dict[str, Any]:
-    """Value keys known from the probe, so cell and temperature entities exist before a poll."""
-    keys: dict[str, Any] = {}
-    if (cells := entry_data.get(DATA_CELLS)) is not None:
-        keys.update(cell_values(CellVoltages([0.0] * int(cells))))
-    if (sensors := entry_data.get(DATA_SENSORS)) is not None:
-        keys.update({f"temperature_{n}": 0.0 for n in range(1, int(sensors) + 1)})
-    return dict.fromkeys(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +347,7 @@ async def async_probe(
     return ProbeResult(family, values, info)
 
 
-class BLEBatterySource(Source):
+class BLEBatterySource(PolledBatterySource):
     """One aiobmsble battery: polls it, integrates energy, pushes its values (module docstring)."""
 
     platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
@@ -376,98 +355,48 @@ class BLEBatterySource(Source):
         Platform.SENSOR: SENSORS,
         Platform.BINARY_SENSOR: BINARY_SENSORS,
     }
+    energy_key = "ble_battery_energy"
+    task_label = "BLE battery"
+    logger = _LOGGER
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Prepare the source of `entry`; nothing runs before async_start."""
-        super().__init__(hass, entry)
+        super().__init__(hass, entry, ENERGY_SAVE_DELAY)
         assert entry.unique_id is not None
         data = entry.data
         self.address: str = data[CONF_ADDRESS]
         self.family: str = data[CONF_FAMILY]
-        self.poll_interval = float(entry.options.get(CONF_POLL_INTERVAL, JBD_DEFAULT_POLL_INTERVAL))
         self.keep_connection = bool(entry.options.get(CONF_KEEP_CONNECTION, True))
         self.password: str | None = entry.options.get(CONF_PASSWORD) or None
-        self.coordinator = DeviceCoordinator(
-            hass,
-            entry,
-            identifier=entry.unique_id,
-            device_info=DeviceInfo(
-                identifiers={(DOMAIN, entry.unique_id)},
-                connections={(dr.CONNECTION_BLUETOOTH, self.address)},
-                manufacturer=data.get(DATA_MANUFACTURER),
-                model=data.get(DATA_MODEL),
-                name=entry.title,
-                sw_version=data.get(DATA_SOFTWARE),
-                hw_version=data.get(DATA_HARDWARE),
-                serial_number=data.get(DATA_SERIAL),
-            ),
-            write_interval=write_interval_of(entry),
-            # three missed polls (plus their time limits) before the battery is unavailable
-            freshness_timeout=max(FRESHNESS_TIMEOUT, 3 * self.poll_interval + POLL_TIMEOUT),
+        device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.unique_id)},
+            connections={(dr.CONNECTION_BLUETOOTH, self.address)},
+            manufacturer=data.get(DATA_MANUFACTURER),
+            model=data.get(DATA_MODEL),
+            name=entry.title,
+            sw_version=data.get(DATA_SOFTWARE),
+            hw_version=data.get(DATA_HARDWARE),
+            serial_number=data.get(DATA_SERIAL),
         )
-        self.coordinator.data = seed_keys(data)
-        self.energy = EnergyIntegrator(max_gap=max(60.0, 5 * self.poll_interval))
-        self.store = energy_store(hass, entry.entry_id)
-        self.saver = EnergySaver(self.store, ENERGY_SAVE_DELAY)
+        # a poll may take its time limit
+        self.coordinator = self._make_coordinator(device_info, POLL_TIMEOUT)
         self.bms: BaseBMS | None = None
         self._device: BLEDevice | None = None
-        self.polls = 0
-        self.good_polls = 0
-        self.errors: Counter[str] = Counter()
-        self.last_error: str | None = None
         self.last_sample: dict[str, Any] | None = None
-        self._failing = False
-        self._reauth_started = False
-        self._task: asyncio.Task[None] | None = None
-        self._unregister: CALLBACK_TYPE | None = None
-        #: the clock energy is integrated on (s, monotonic; tests replace it)
-        self.clock = time.monotonic
-
-    @classmethod
-    async def async_remove_entry(cls, hass: HomeAssistant, entry: ConfigEntry) -> None:
-        """The entry is deleted: delete its energy counters too."""
-        await energy_store(hass, entry.entry_id).async_remove()
 
     async def async_start(self) -> None:
         """Restore the energy counters; ConfigEntryNotReady while nobody hears the battery."""
         if self.family not in FAMILIES:
             raise ConfigEntryNotReady(f"the installed aiobmsble has no BMS family {self.family!r}")
-        stored = await self.store.async_load()
-        if stored:
-            self.energy.charged_wh = float(stored.get("charged_wh", 0.0))
-            self.energy.discharged_wh = float(stored.get("discharged_wh", 0.0))
+        await self._restore_energy()
         if not bluetooth.async_address_present(self.hass, self.address, connectable=True):
             raise ConfigEntryNotReady(f"{self.address} is not advertising (out of range?)")
-        self.devices[self.coordinator.identifier] = self.coordinator
-        self._task = self.entry.async_create_background_task(
-            self.hass, self._run(), f"{DOMAIN} BLE battery {self.entry.title}"
-        )
-        self.async_start_freshness()
-        self._unregister = battery_registry(self.hass).async_register(
-            self.entry.entry_id, self.coordinator
-        )
+        self._start_polling()
 
-    async def async_stop(self) -> None:
-        """Leave the battery registry, stop polling, disconnect, write the energy counters."""
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        await super().async_stop()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+    async def _async_close(self) -> None:
+        """Disconnect the BMS (unload)."""
         if self.bms is not None:
             await _disconnect(self.bms)
-        await self.saver.flush(self.energy.as_dict())
-
-    async def _run(self) -> None:
-        """Poll every `poll_interval` seconds until cancelled; nothing escapes."""
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            await self.async_poll()
-            await asyncio.sleep(max(0.0, started + self.poll_interval - loop.time()))
 
     def _bms(self, device: BLEDevice) -> BaseBMS:
         """The BMS object; a new one when the battery is heard through another adapter/proxy
@@ -515,56 +444,26 @@ class BLEBatterySource(Source):
             return False
         self.last_sample = dict(sample)
         if (power := values.get("power")) is not None:
-            self.energy.add(self.clock(), power)
-            self.saver.schedule(self.energy.as_dict)
+            self._integrate(power)
         data: dict[str, Any] = dict.fromkeys(self.coordinator.data)
         data.update(values)
-        # our own counters: always known (restored), whatever this poll brought
-        data["charged_energy"] = round(self.energy.charged_wh / 1000, 6)
-        data["discharged_energy"] = round(self.energy.discharged_wh / 1000, 6)
-        self.good_polls += 1
-        if self._failing:
-            self._failing = False
-            _LOGGER.info("%s: the BMS answers again", self.entry.title)
+        data.update(self._energy_values())
+        self._answered()
         self.coordinator.async_push(data)
         return True
 
-    def _start_reauth(self) -> None:
-        if not self._reauth_started:
-            self._reauth_started = True
-            self.entry.async_start_reauth(self.hass)
-
-    def _failed(self, kind: str, err: BaseException, *, exc_info: bool = False) -> None:
-        self.errors[kind] += 1
-        self.last_error = f"{kind}: {err!r}"
-        if not self._failing:
-            self._failing = True
-            _LOGGER.warning(
-                "%s: the BMS does not answer (%s); retrying every %.0f s",
-                self.entry.title,
-                self.last_error,
-                self.poll_interval,
-                exc_info=exc_info,
-            )
-        else:
-            _LOGGER.debug("%s: still failing: %s", self.entry.title, self.last_error)
+    def _error_text(self, err: BaseException) -> str:
+        """How an error reads in `last_error` and the log: its repr (the library's exceptions
+        often carry no message)."""
+        return repr(err)
 
     def diagnostics(self) -> dict[str, Any]:
-        """Family, poll counters, errors, the energy totals and the last raw sample."""
+        """Poll counters, errors and energy totals (`PolledBatterySource`), the family, the
+        library's version, the connection option and the last raw sample."""
         return {
             **super().diagnostics(),
             "family": self.family,
             "library": _basebms.__version__,
-            "poll_interval": self.poll_interval,
             "keep_connection": self.keep_connection,
-            "polls": self.polls,
-            "good_polls": self.good_polls,
-            "errors": dict(self.errors),
-            "last_error": self.last_error,
             "last_sample": {k: repr(v) for k, v in (self.last_sample or {}).items()},
-            "energy": {
-                **self.energy.as_dict(),
-                "gaps": self.energy.gaps,
-                "saves": self.saver.saves,
-            },
         }

@@ -16,12 +16,15 @@ current (`battery.energy.EnergyIntegrator`, trapezoids split where the power cha
 importable from here too), and kept in a
 Home Assistant `Store` per entry (`.storage/victron_venus.jbd_energy.<entry_id>`): loaded at
 setup, saved at most 30 s after a change and at unload, removed with the entry. Entities only read
-them. The save is debounced here (`EnergySaver`): Home Assistant's `async_delay_save` pushes a
-pending write further out on every call, which with a poll every 10 s would never write before
-the final write at shutdown; a power cut would lose every counted kWh since the start.
+them. The save is debounced (`EnergySaver`, importable from here): Home Assistant's
+`async_delay_save` pushes a pending write further out on every call, which with a poll every 10 s
+would never write before the final write at shutdown; a power cut would lose every counted kWh
+since the start.
 
 The link is any `transport.jbd.JBDLink` (serial or Bluetooth LE). The running source registers
-its coordinator in the battery registry (`sources.registry`), so a bank follows it.
+its coordinator in the battery registry (`sources.registry`), so a bank follows it. The poll
+loop, the poll and error bookkeeping, the energy Store and the registry are the battery sources'
+common part (`sources.battery_poll.PolledBatterySource`).
 
 Control (issue 11 §4; opt-in: the entry's Control option, off by default): the charge and
 discharge MOSFET switches (descriptions/jbd_controls.py) write through `async_write`, which takes
@@ -42,24 +45,21 @@ form error's key (`probe_failure` maps the transport and protocol exceptions).
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 import logging
-import time
 from typing import Any
 
 from bleak.exc import BleakError
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 
 from ..battery.energy import EnergyIntegrator
-from ..const import CONF_SERIAL_PORT, DOMAIN, FRESHNESS_TIMEOUT, JBD_DEFAULT_POLL_INTERVAL
+from ..const import CONF_SERIAL_PORT, DOMAIN
 from ..control import (
     CONFIRMED,
     VictronControlEntityDescription,
@@ -67,7 +67,7 @@ from ..control import (
     WriteLog,
     error,
 )
-from ..coordinator import DeviceCoordinator, VictronConfigEntry, write_interval_of
+from ..coordinator import DeviceCoordinator, VictronConfigEntry
 from ..descriptions.jbd import BINARY_SENSORS, SENSORS
 from ..descriptions.jbd_controls import CHARGE_KEY, DISCHARGE_KEY, SWITCHES
 from ..protocol import jbd
@@ -81,7 +81,15 @@ from ..transport.ble import (
 )
 from ..transport.jbd import JBDLink, JBDSerialLink, LinkError, NoResponse
 from ..transport.serial import SerialPortError
-from .base import Source
+from .battery_poll import (
+    CONF_POLL_INTERVAL as CONF_POLL_INTERVAL,  # noqa: PLC0414  (re-exported: the flows' option)
+    DATA_CELLS,
+    DATA_SENSORS,
+    EnergySaver,
+    PolledBatterySource,
+    cell_values,
+    seed_keys,
+)
 from .errors import (
     BadData,
     CannotConnect,
@@ -92,12 +100,11 @@ from .errors import (
     ProbeError,
     port_error,
 )
-from .registry import battery_registry
 
 __all__ = [
     "SERVICE_UUID",  # the JBD BMS service (Bluetooth discovery)
     "EnergyIntegrator",  # moved to battery.energy; importable from here
-    "EnergySaver",
+    "EnergySaver",  # moved to sources.battery_poll; importable from here
     "JBDLink",
     "JBDSource",
     "ProbeResult",
@@ -105,10 +112,10 @@ __all__ = [
     "async_probe_bluetooth",
     "async_probe_serial",
     "basic_values",
-    "cell_values",
+    "cell_values",  # moved to sources.battery_poll; importable from here
     "probe_error",
     "probe_failure",
-    "seed_keys",
+    "seed_keys",  # moved to sources.battery_poll; importable from here
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -120,13 +127,10 @@ FALLBACK_MODEL = "JBD BMS"
 
 #: entry.data / entry.options keys
 CONF_TRANSPORT = "transport"  # "bluetooth" or "serial"
-CONF_POLL_INTERVAL = "poll_interval"
 CONF_KEEP_CONNECTION = "keep_connection"
 CONF_CONTROL = "control"  # the Control option: MOSFET switches (off by default)
 DATA_MODEL = "model"
 DATA_SOFTWARE = "software_version"
-DATA_CELLS = "cells"
-DATA_SENSORS = "temperature_sensors"
 TRANSPORT_BLUETOOTH = "bluetooth"
 TRANSPORT_SERIAL = "serial"
 
@@ -137,7 +141,6 @@ PROBE_TIMEOUT = 10.0
 HARDWARE_ATTEMPTS = 3
 #: at most this many seconds after a change the energy counters are on disk
 ENERGY_SAVE_DELAY = 30.0
-STORE_VERSION = 1
 
 REQUEST_BASIC = jbd.request(jbd.REG_BASIC_INFO)
 REQUEST_CELLS = jbd.request(jbd.REG_CELL_VOLTAGES)
@@ -181,51 +184,6 @@ def mosfet_targets(
 PROBE_FAILURES = (LinkError, jbd.JBDError, BleakError, TimeoutError, SerialPortError)
 
 
-def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """The Store that keeps one battery's energy counters."""
-    return Store(hass, STORE_VERSION, f"{DOMAIN}.jbd_energy.{entry_id}")
-
-
-class EnergySaver:
-    """Writes a Store at most `delay` seconds after the first change of each save window.
-
-    `schedule(data_fn)` asks for a write; the first request of a window schedules one
-    `async_delay_save(…, delay)`, later requests ride along (they do not postpone it), and the
-    write serialises whatever `data_fn` returns at that moment. So what is on disk is never more
-    than `delay` seconds (plus one poll) behind, however often `schedule` is called. `flush()`
-    writes now (unload). The same pattern as `logbook.store`.
-    """
-
-    def __init__(self, store: Store[dict[str, Any]], delay: float) -> None:
-        """Debounce writes of `store` (`delay` in seconds)."""
-        self.store = store
-        self.delay = delay
-        self.pending = False
-        self.saves = 0
-        self._data_fn: Callable[[], dict[str, Any]] | None = None
-
-    def schedule(self, data_fn: Callable[[], dict[str, Any]]) -> None:
-        """Write `data_fn()` within `delay` seconds (one write per window)."""
-        self._data_fn = data_fn
-        if self.pending:
-            return
-        self.pending = True
-        self.store.async_delay_save(self._data, self.delay)
-
-    def _data(self) -> dict[str, Any]:
-        """Called by the Store when it writes: the window closes."""
-        self.pending = False
-        self.saves += 1
-        assert self._data_fn is not None
-        return self._data_fn()
-
-    async def flush(self, data: dict[str, Any]) -> None:
-        """Write `data` now (a pending delayed write finds nothing left to do)."""
-        self.pending = False
-        self.saves += 1
-        await self.store.async_save(data)
-
-
 def basic_values(info: jbd.BasicInfo) -> dict[str, Any]:
     """The coordinator values of a 0x03 record (keys = description keys; SI units)."""
     data: dict[str, Any] = {
@@ -249,36 +207,6 @@ def basic_values(info: jbd.BasicInfo) -> dict[str, Any]:
     for index, value in enumerate(info.temperatures, start=1):
         data[f"temperature_{index}"] = value
     return data
-
-
-def cell_values(cells: jbd.CellVoltages) -> dict[str, Any]:
-    """The coordinator values of a 0x04 record: each cell, min/max/average/delta (V)."""
-    voltages = cells.voltages
-    data: dict[str, Any] = {"cells": list(voltages)}
-    for index, value in enumerate(voltages, start=1):
-        data[f"cell_voltage_{index}"] = value
-    if voltages:
-        low = min(voltages)
-        high = max(voltages)
-        data.update(
-            cell_min=low,
-            cell_max=high,
-            cell_average=round(sum(voltages) / len(voltages), 4),
-            cell_delta=round(high - low, 4),
-            cell_min_index=voltages.index(low) + 1,
-            cell_max_index=voltages.index(high) + 1,
-        )
-    return data
-
-
-def seed_keys(entry_data: dict[str, Any]) -> dict[str, Any]:
-    """Value keys known from the config flow's probe, so entities exist before the first poll."""
-    keys: dict[str, Any] = {}
-    if (cells := entry_data.get(DATA_CELLS)) is not None:
-        keys.update(cell_values(jbd.CellVoltages([0.0] * int(cells))))
-    if (sensors := entry_data.get(DATA_SENSORS)) is not None:
-        keys.update({f"temperature_{n}": 0.0 for n in range(1, int(sensors) + 1)})
-    return dict.fromkeys(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,53 +331,38 @@ def make_link(hass: HomeAssistant, entry: VictronConfigEntry) -> JBDLink:
     )
 
 
-class JBDSource(Source):
+class JBDSource(PolledBatterySource):
     """One JBD battery: polls it, integrates energy, pushes its values (see module docstring)."""
 
     platforms: tuple[Platform, ...] = (Platform.SENSOR, Platform.BINARY_SENSOR)
+    energy_key = "jbd_energy"
+    task_label = "JBD"
+    logger = _LOGGER
 
     def __init__(self, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
         """Prepare the source of `entry`; nothing runs before async_start."""
-        super().__init__(hass, entry)
+        super().__init__(hass, entry, ENERGY_SAVE_DELAY)
         assert entry.unique_id is not None
-        self.poll_interval = float(entry.options.get(CONF_POLL_INTERVAL, JBD_DEFAULT_POLL_INTERVAL))
         self.link: JBDLink = make_link(hass, entry)
         data = entry.data
         connections: set[tuple[str, str]] = set()
         if isinstance(self.link, JBDBleLink):
             connections.add((dr.CONNECTION_BLUETOOTH, self.link.address))
-        self.coordinator = DeviceCoordinator(
-            hass,
-            entry,
-            identifier=entry.unique_id,
-            device_info=DeviceInfo(
-                identifiers={(DOMAIN, entry.unique_id)},
-                connections=connections,
-                manufacturer=MANUFACTURER,
-                model=data.get(DATA_MODEL) or FALLBACK_MODEL,
-                name=entry.title,
-                sw_version=data.get(DATA_SOFTWARE),
-            ),
-            write_interval=write_interval_of(entry),
-            # three missed polls (plus their timeouts) before the battery is unavailable
-            freshness_timeout=max(FRESHNESS_TIMEOUT, 3 * self.poll_interval + 2 * REQUEST_TIMEOUT),
+        device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.unique_id)},
+            connections=connections,
+            manufacturer=MANUFACTURER,
+            model=data.get(DATA_MODEL) or FALLBACK_MODEL,
+            name=entry.title,
+            sw_version=data.get(DATA_SOFTWARE),
         )
-        self.coordinator.data = seed_keys(dict(data))
-        self.energy = EnergyIntegrator(max_gap=max(60.0, 5 * self.poll_interval))
-        self.store = energy_store(hass, entry.entry_id)
-        self.saver = EnergySaver(self.store, ENERGY_SAVE_DELAY)
+        # a poll may take its two requests' timeouts
+        self.coordinator = self._make_coordinator(device_info, 2 * REQUEST_TIMEOUT)
         self.hardware: jbd.HardwareInfo | None = None
         self._hardware_attempts = 0
         self.last_basic: jbd.BasicInfo | None = None
         self.last_cells: jbd.CellVoltages | None = None
-        self.polls = 0
         self.in_poll = False
-        self.good_polls = 0
-        self.errors: Counter[str] = Counter()
-        self.last_error: str | None = None
-        self._failing = False
-        self._task: asyncio.Task[None] | None = None
-        self._unregister: CALLBACK_TYPE | None = None
         #: one request in flight: a poll and a write sequence never interleave
         self._io = asyncio.Lock()
         self.basic_reads = 0  # 0x03 answers decoded (a write waits for the next one)
@@ -460,13 +373,6 @@ class JBDSource(Source):
         if self.control_enabled:
             self.platforms = (*self.platforms, Platform.SWITCH)
             self.tables = {**self.tables, Platform.SWITCH: SWITCHES}
-        #: the clock energy is integrated on (s, monotonic; tests replace it)
-        self.clock = time.monotonic
-
-    @classmethod
-    async def async_remove_entry(cls, hass: HomeAssistant, entry: VictronConfigEntry) -> None:
-        """The entry is deleted: delete its energy counters too."""
-        await energy_store(hass, entry.entry_id).async_remove()
 
     tables = {
         Platform.SENSOR: SENSORS,
@@ -477,21 +383,13 @@ class JBDSource(Source):
         """Restore the energy counters, open the link (ConfigEntryNotReady), start polling."""
         if not self.control_enabled:
             self._remove_switches()
-        stored = await self.store.async_load()
-        if stored:
-            self.energy.charged_wh = float(stored.get("charged_wh", 0.0))
-            self.energy.discharged_wh = float(stored.get("discharged_wh", 0.0))
+        await self._restore_energy()
         try:
             await self.link.async_open(self._create_task)
         except (SerialPortError, BleDeviceNotFound, TimeoutError) as err:
             await self.link.async_close()
             raise ConfigEntryNotReady(str(err) or "the port did not open in time") from err
-        self.devices[self.coordinator.identifier] = self.coordinator
-        self._task = self._create_task(self._run())
-        self.async_start_freshness()
-        self._unregister = battery_registry(self.hass).async_register(
-            self.entry.entry_id, self.coordinator
-        )
+        self._start_polling()
 
     @callback
     def _remove_switches(self) -> None:
@@ -501,32 +399,9 @@ class JBDSource(Source):
             if entity.domain == Platform.SWITCH:
                 registry.async_remove(entity.entity_id)
 
-    def _create_task(self, coro: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = self.entry.async_create_background_task(
-            self.hass, coro, f"{DOMAIN} JBD {self.entry.title}"
-        )
-        return task
-
-    async def async_stop(self) -> None:
-        """Leave the battery registry, stop polling, close the link, write the energy counters."""
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        await super().async_stop()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+    async def _async_close(self) -> None:
+        """Close the link (unload)."""
         await self.link.async_close()
-        await self.saver.flush(self.energy.as_dict())
-
-    async def _run(self) -> None:
-        """Poll every `poll_interval` seconds until cancelled; nothing escapes."""
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            await self.async_poll()
-            await asyncio.sleep(max(0.0, started + self.poll_interval - loop.time()))
 
     async def async_poll(self) -> bool:
         """One poll: connect if needed, 0x05 until known, 0x03 and 0x04; push. True when good."""
@@ -573,21 +448,15 @@ class JBDSource(Source):
                 self._update_device_registry(sw_version=basic.software_version)
             self.last_basic = basic
             self.basic_reads += 1
-            self.energy.add(self.clock(), basic.power)
-            self.saver.schedule(self.energy.as_dict)
+            self._integrate(basic.power)
             data.update(basic_values(basic))
-        # our own counters: always known (restored), whatever this poll brought
-        data["charged_energy"] = round(self.energy.charged_wh / 1000, 6)
-        data["discharged_energy"] = round(self.energy.discharged_wh / 1000, 6)
+        data.update(self._energy_values())
         if isinstance(cells, jbd.CellVoltages):
             self.last_cells = cells
             data.update(cell_values(cells))
         complete = isinstance(basic, jbd.BasicInfo) and isinstance(cells, jbd.CellVoltages)
         if complete:
-            self.good_polls += 1
-            if self._failing:
-                self._failing = False
-                _LOGGER.info("%s: the BMS answers again", self.entry.title)
+            self._answered()
         self.coordinator.async_push(data)
         return complete
 
@@ -605,26 +474,6 @@ class JBDSource(Source):
         except (LinkError, BleakError) as err:  # LinkClosed: disconnect mid-frame
             self._failed("link", err, quiet=quiet)
         return None
-
-    def _failed(
-        self, kind: str, err: BaseException, *, quiet: bool = False, exc_info: bool = False
-    ) -> None:
-        self.errors[kind] += 1
-        self.last_error = f"{kind}: {err}"
-        if quiet:
-            _LOGGER.debug("%s: %s", self.entry.title, self.last_error)
-            return
-        if not self._failing:
-            self._failing = True
-            _LOGGER.warning(
-                "%s: the BMS does not answer (%s); retrying every %.0f s",
-                self.entry.title,
-                self.last_error,
-                self.poll_interval,
-                exc_info=exc_info,
-            )
-        else:
-            _LOGGER.debug("%s: still failing: %s", self.entry.title, self.last_error)
 
     @callback
     def _update_device_registry(
@@ -745,24 +594,15 @@ class JBDSource(Source):
         return (None, None)
 
     def diagnostics(self) -> dict[str, Any]:
-        """Link, exchange and poll counters, the energy totals and the last raw records."""
+        """Poll counters, errors and energy totals (`PolledBatterySource`), the link's counters,
+        the model and the control writes."""
         return {
             **super().diagnostics(),
             "link": self.link.diagnostics(),
-            "poll_interval": self.poll_interval,
-            "polls": self.polls,
-            "good_polls": self.good_polls,
-            "errors": dict(self.errors),
-            "last_error": self.last_error,
             "model": self.hardware.model if self.hardware else None,
             "control": {
                 "enabled": self.control_enabled,
                 "writes": self.write_log.count,
                 "last": self.write_log.as_list(),
-            },
-            "energy": {
-                **self.energy.as_dict(),
-                "gaps": self.energy.gaps,
-                "saves": self.saver.saves,
             },
         }
