@@ -387,10 +387,18 @@ class BLEBatterySource(PolledBatterySource):
     async def async_start(self) -> None:
         """Restore the energy counters; ConfigEntryNotReady while nobody hears the battery."""
         if self.family not in FAMILIES:
-            raise ConfigEntryNotReady(f"the installed aiobmsble has no BMS family {self.family!r}")
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="ble_battery_unknown_family",
+                translation_placeholders={"name": self.entry.title, "family": self.family},
+            )
         await self._restore_energy()
         if not bluetooth.async_address_present(self.hass, self.address, connectable=True):
-            raise ConfigEntryNotReady(f"{self.address} is not advertising (out of range?)")
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="ble_battery_not_advertising",
+                translation_placeholders={"name": self.entry.title, "address": self.address},
+            )
         self._start_polling()
 
     async def _async_close(self) -> None:

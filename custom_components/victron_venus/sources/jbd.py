@@ -388,7 +388,14 @@ class JBDSource(PolledBatterySource):
             await self.link.async_open(self._create_task)
         except (SerialPortError, BleDeviceNotFound, TimeoutError) as err:
             await self.link.async_close()
-            raise ConfigEntryNotReady(str(err) or "the port did not open in time") from err
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="jbd_not_ready",
+                translation_placeholders={
+                    "name": self.entry.title,
+                    "error": str(err) or "the port did not open in time",
+                },
+            ) from err
         self._start_polling()
 
     @callback
