@@ -91,6 +91,10 @@ NOT_CONNECTED: Final = "vedirect_control_not_connected"
 REFUSED: Final = "vedirect_control_refused"
 CONTROL_OFF: Final = "vedirect_control_off"
 
+ASYNC_CACHE: Final = 256
+"""Async lines whose decoded value is remembered (the cache is emptied when full)."""
+_MISS: Final[Any] = object()
+
 #: seconds a HEX answer may take (module attribute: tests shorten it)
 HEX_TIMEOUT = 3.0
 
@@ -170,6 +174,7 @@ class VEDirectHex:
         self.reads = 0
         self._waiting: dict[HexRequest, asyncio.Future[hexp.HexMessage]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._async_cache: dict[bytes, tuple[str, Any] | None] = {}
         self._unsub_daily: CALLBACK_TYPE | None = None
         self._read_task: asyncio.Task[None] | None = None
         #: the device's total yield for the sums when 0x104F gives none (the source: TEXT H19)
@@ -190,13 +195,46 @@ class VEDirectHex:
 
     @callback
     def feed(self, lines: Iterable[bytes]) -> bool:
-        """Take HEX lines from the TEXT parser; True when a value changed."""
-        now = self.hass.loop.time()
+        """Take HEX lines from the TEXT parser; True when a value changed.
+
+        Async frames (``:A``) are the bulk (6-8 per record on a SmartSolar 150/70, protocols.md
+        §1.9) and repeat: a line seen before is a dict lookup (`ASYNC_CACHE` lines remembered,
+        the session's counter still counts it); the rest go through the session.
+        """
+        cache = self._async_cache
+        values = self.values
         changed = False
+        pending: list[bytes] = []
         for line in lines:
-            changed |= self._events(self.session.receive(hexp.decode_line(line), now))
-        self._pump()
+            if line[1:2] == b"A" and (hit := cache.get(line, _MISS)) is not _MISS:
+                self.session.async_frames += 1
+                if hit is not None and values.get(hit[0], _MISS) != hit[1]:
+                    values[hit[0]] = hit[1]
+                    changed = True
+            else:
+                pending.append(line)
+        if pending:
+            now = self.hass.loop.time()
+            for line in pending:
+                message = hexp.decode_line(line)
+                changed |= self._events(self.session.receive(message, now))
+                if message is not None and message.is_async:
+                    if len(cache) >= ASYNC_CACHE:
+                        cache.clear()
+                    cache[line] = self._decoded(message)
+        if self.session.busy:
+            self._pump()
         return changed
+
+    def _decoded(self, message: hexp.HexMessage) -> tuple[str, Any] | None:
+        """(data key, value) of an async message, None when it carries no table value."""
+        entry = hexp.REGISTERS.get(message.register or -1)
+        if message.flags or entry is None or entry.kind is hexp.Kind.BYTES:
+            return None
+        try:
+            return f"hex_{entry.key}", hexp.decode_value(entry.register, message.data)
+        except hexp.HexValueError:
+            return None
 
     def _events(self, events: Iterable[HexEvent]) -> bool:
         changed = False
