@@ -217,11 +217,18 @@ class VEDirectHex:
             now = self.hass.loop.time()
             for line in pending:
                 message = hexp.decode_line(line)
-                changed |= self._events(self.session.receive(message, now))
-                if message is not None and message.is_async:
-                    if len(cache) >= ASYNC_CACHE:
-                        cache.clear()
-                    cache[line] = self._decoded(message)
+                if message is None or not message.is_async:
+                    changed |= self._events(self.session.receive(message, now))
+                    continue
+                # an async frame answers nothing: count it as the session would, decode it once
+                self.session.async_frames += 1
+                if len(cache) >= ASYNC_CACHE:
+                    cache.clear()
+                hit = cache[line] = self._decoded(message)
+                if hit is not None and values.get(hit[0], _MISS) != hit[1]:
+                    values[hit[0]] = hit[1]
+                    changed = True
+
         if self.session.busy:
             self._pump()
         return changed
@@ -234,6 +241,7 @@ class VEDirectHex:
         try:
             return f"hex_{entry.key}", hexp.decode_value(entry.register, message.data)
         except hexp.HexValueError:
+            self.bad_values += 1
             return None
 
     def _events(self, events: Iterable[HexEvent]) -> bool:
@@ -283,8 +291,11 @@ class VEDirectHex:
                 self.connection_lost()
                 return
         deadline = self.session.deadline()
-        if self._timer is not None:
-            self._timer.cancel()
+        timer = self._timer
+        if timer is not None and deadline is not None and timer.when() == deadline:
+            return  # still waiting for the same answer (the common case while TEXT flows)
+        if timer is not None:
+            timer.cancel()
             self._timer = None
         if deadline is not None:
             self._timer = loop.call_at(deadline, self._on_timer)
