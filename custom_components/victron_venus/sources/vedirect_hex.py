@@ -500,13 +500,13 @@ class VEDirectHex:
             self.log.add(who, path, old, shown, NOT_CONNECTED)
             raise error(NOT_CONNECTED, entity=who, device=self.title)
         _LOGGER.info("%s: %s: %s %s -> %s", self.title, who, path, old, shown)
-        outcome, reported = await self._async_set_confirmed(register, line)
-        self.log.add(who, path, old, shown, outcome)
+        failure, reported = await self._async_set_confirmed(register, line)
+        self.log.add(who, path, old, shown, failure or CONFIRMED)
         self._push()
-        if outcome == CONFIRMED:
+        if failure is None:
             return
         raise error(
-            outcome,
+            failure,
             entity=who,
             device=self.title,
             path=path,
@@ -515,8 +515,9 @@ class VEDirectHex:
             seconds=f"{self.session.timeout * (self.session.retries + 1):g}",
         )
 
-    async def _async_set_confirmed(self, register: int, line: bytes) -> tuple[str, Any]:
-        """(outcome, the value the device reports): Set, then Get to read it back."""
+    async def _async_set_confirmed(self, register: int, line: bytes) -> tuple[str | None, Any]:
+        """(the error's translation key, None when confirmed; the value the device reports):
+        Set, then Get to read it back."""
         entry = hexp.REGISTERS[register]
         written = hexp.decode_line(line)
         assert written is not None and written.register is not None
@@ -526,7 +527,7 @@ class VEDirectHex:
             if answer.flags:
                 return REFUSED, self.values.get(key)
             if entry.kind is hexp.Kind.COMMAND:
-                return CONFIRMED, None
+                return None, None
             if answer.data != written.data:
                 return REFUSED, self.values.get(key)
             check = await self.async_get(register)
@@ -535,7 +536,7 @@ class VEDirectHex:
             return reason, self.values.get(key)
         if check.flags or check.data != written.data:
             return REFUSED, self.values.get(key)
-        return CONFIRMED, self.values.get(key)
+        return None, self.values.get(key)
 
     # --- life ---------------------------------------------------------------------------------
 
