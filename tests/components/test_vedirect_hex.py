@@ -12,6 +12,7 @@ import re
 import time
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -303,3 +304,19 @@ async def test_blue_smart_charger_controls(hass: HomeAssistant, tmp_path: Any) -
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         device.unplug()
+
+
+async def test_port_missing_at_setup_is_translated(hass: HomeAssistant, tmp_path: Any) -> None:
+    """A port that cannot be opened: setup retries with the translated vedirect_not_ready."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="MPPT",
+        unique_id="HQ0000MISSING",
+        data={CONF_ENTRY_TYPE: "vedirect", CONF_SERIAL_PORT: str(tmp_path / "nothing")},
+        options={"control": True},
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "vedirect_not_ready"
+    assert entry.error_reason_translation_placeholders["port"] == str(tmp_path / "nothing")

@@ -357,7 +357,15 @@ class VEDirectSource(Source):
         try:
             await self.connection.async_connect_first()
         except SerialPortError as err:
-            raise ConfigEntryNotReady(f"{self.path}: {err}") from err
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="vedirect_not_ready",
+                translation_placeholders={
+                    "name": self.entry.title,
+                    "port": self.path,
+                    "error": str(err),
+                },
+            ) from err
         self.devices[self.coordinator.identifier] = self.coordinator
         self.connection.async_start(
             lambda coro: self.entry.async_create_background_task(
