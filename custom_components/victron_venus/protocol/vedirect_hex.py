@@ -1071,13 +1071,22 @@ def encode_value(register: int, value: float | str | bytes | None) -> bytes:
         if not isinstance(value, str) or not value.isascii():
             raise HexValueError(f"register 0x{register:04X} takes ASCII text")
         return value.encode("ascii")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))  # an int is always finite
+    ):
         raise HexValueError(f"register 0x{register:04X} takes a finite number, got {value!r}")
+    if isinstance(value, int) and value.bit_length() > 64:  # beyond every raw type (and str())
+        raise HexValueError(f"a {value.bit_length()}-bit number does not fit in {entry.key}")
     if entry.minimum is not None and value < entry.minimum:
         raise HexValueError(f"{value} is below the minimum {entry.minimum} of {entry.key}")
     if entry.maximum is not None and value > entry.maximum:
         raise HexValueError(f"{value} is above the maximum {entry.maximum} of {entry.key}")
-    raw = round((value - entry.offset) / entry.scale)
+    try:
+        raw = round((value - entry.offset) / entry.scale)
+    except OverflowError:  # a quotient that overflows to infinity (1e308 / 0.1)
+        raise HexValueError(f"{value} does not fit in {entry.key} ({entry.kind.value})") from None
     low, high = _raw_range(entry)
     if not low <= raw <= high or raw == entry.not_available:
         raise HexValueError(f"{value} does not fit in {entry.key} ({entry.kind.value})")
