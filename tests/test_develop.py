@@ -106,9 +106,10 @@ def test_develop_check_prints_live_entities_from_the_captures() -> None:
     assert rows["sensor.house_inverter_charger_ac_input_voltage_l1"] == ("120.32", "V")
     assert rows["sensor.fuel_remaining"] == ("27.441", "L")  # 0.027441 m³
     assert rows["sensor.ekrano_gx_state_of_charge"] == ("100", "%")
-    # the GX GPS sails plaka.nmea (5-6 kn, m/s on Venus OS), and the Logbook has a trip under way
+    # the GX GPS sails plaka.nmea (5-6 kn; m/s on Venus OS, shown in knots: issue 12), and the
+    # Logbook has a trip under way
     speed, unit = rows["sensor.nmea_2000_gps_speed"]
-    assert unit == "m/s" and 1.0 < float(speed) < 4.0
+    assert unit == "kn" and 2.0 < float(speed) < 8.0
     assert "\nAurora\n" in out
     assert rows["sensor.aurora_navigation_state"][0] == "under_way"
     assert rows["binary_sensor.aurora_under_way"][0] == "on"
