@@ -557,7 +557,7 @@ MIXED_BANK_MEMBERS = ("JBD battery fore", ": House")  # a battery entry's title,
 BLE_DEVICES = (BLE_BATTERY_NAME, MIXED_BANK_NAME)
 MIXED_BANK_LIVE = (
     "_battery_voltage", "_battery_current", "_battery_power", "_state_of_charge",
-    "_lowest_cell_voltage", "_highest_cell", "_missing_battery_values",
+    "_lowest_cell_voltage", "_highest_cell_voltage", "_missing_battery_values",
 )  # fmt: skip
 
 
@@ -1118,7 +1118,7 @@ async def wait_live(
         expected += len(BLE_DEVICES)  # issue 13
         if (
             len(devices) >= expected
-            and set(GX_DEVICES) <= devices
+            and {*GX_DEVICES, *JBD_DEVICES, *BLE_DEVICES} <= devices  # each by name
             and not dead
             and (logbook_under_way(rows) or not need_trip)
         ):
