@@ -1,1 +1,2 @@
-"""Fuzzers for scripts/fuzz: one module per target (vedirect, jbd, venus, detector)."""
+"""Fuzzers for scripts/fuzz: one module per target (vedirect, vedirect_hex, jbd, venus,
+detector)."""

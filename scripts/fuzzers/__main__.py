@@ -3,7 +3,7 @@
 Usage (from the repository)::
 
     scripts/fuzz                         every target, 20,000 examples per property, a random seed
-    scripts/fuzz vedirect jbd            some targets (vedirect, jbd, venus, detector)
+    scripts/fuzz vedirect jbd            some targets (vedirect, vedirect_hex, jbd, venus, detector)
     scripts/fuzz --examples 100000       more examples per property
     scripts/fuzz --seed 1234             repeat a run (the seed is printed at the start)
     scripts/fuzz --noise-mb 50           MB of noise for the bounded-buffer checks
@@ -24,7 +24,7 @@ import time
 
 from scripts.fuzzers._common import Options, Outcome, run_checks
 
-TARGETS = ("vedirect", "jbd", "venus", "detector")
+TARGETS = ("vedirect", "vedirect_hex", "jbd", "venus", "detector")
 
 
 def main(argv: list[str] | None = None) -> int:

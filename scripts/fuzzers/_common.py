@@ -1,6 +1,7 @@
 """The fuzz harness: checks, Hypothesis settings, timing, memory, and the report.
 
-A *target* (vedirect, jbd, venus, detector) is a module with ``checks(options) -> list[Check]``.
+A *target* (vedirect, vedirect_hex, jbd, venus, detector) is a module with
+``checks(options) -> list[Check]``.
 A check is one of three kinds:
 
 * ``property``: a Hypothesis ``@given`` function run for ``--examples`` examples with a random
