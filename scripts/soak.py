@@ -9,7 +9,8 @@ process:
 - RSS (MiB, VmRSS of /proc/<pid>/status), open file descriptors (/proc/<pid>/fd), threads;
 - event-loop lag: the time of a trivial authenticated REST call (GET /api/, "API running."),
   which waits for the loop like any other job;
-- the recorder database's size (home-assistant_v2.db with its -wal and -shm files).
+- the recorder database's size (home-assistant_v2.db with its -wal and -shm files), and the
+  pages it has in use (page_count - freelist_count, on a read-only connection; WAL included).
 
 At the end it prints one row per simulated hour, the growth per simulated hour after warm-up
 (least-squares slope over the samples after the first `--warmup` fraction of the run), the lag
@@ -56,6 +57,7 @@ class Sample:
     threads: int
     lag_ms: float
     db_mib: float
+    db_used_mib: float  # pages in use of the database (WAL included), not the files' size
     records: int  # VE.Direct records sent so far (all ptys)
     cpu_s: float  # CPU time (user + system) of the process so far, seconds
 
@@ -88,6 +90,30 @@ def db_size_mib(config_dir: Path) -> float:
     return total / 2**20
 
 
+def db_used_mib(config_dir: Path) -> float:
+    """MiB of the recorder database's pages in use: (page_count - freelist_count) x page_size,
+    read on a read-only connection (which sees the committed WAL frames too). The files' size
+    moves in steps (SQLite grows the file in chunks; the WAL keeps its largest size), which
+    over an hour at real rates hides a growth of a few hundred KiB; this does not. NaN when
+    the file cannot be read."""
+    import sqlite3
+
+    path = config_dir / "home-assistant_v2.db"
+    if not path.exists():
+        return float("nan")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return float("nan")
+    return (pages - free) * size / 2**20
+
+
 async def rest_lag_ms(client: develop.HomeAssistantClient) -> float:
     """Milliseconds for GET /api/ (authenticated): the loop's responsiveness as a client sees it."""
     start = time.perf_counter()
@@ -98,6 +124,28 @@ async def rest_lag_ms(client: develop.HomeAssistantClient) -> float:
         if resp.status != 200:
             raise RuntimeError(f"GET /api/: HTTP {resp.status}")
     return (time.perf_counter() - start) * 1000
+
+
+async def long_lived_token(client: develop.HomeAssistantClient) -> None:
+    """Replace the client's access token (Home Assistant lets it live 30 minutes) with a
+    long-lived one of one day, over the websocket API, so a soak longer than half an hour keeps
+    its REST calls authenticated. Raises RuntimeError when Home Assistant refuses."""
+    async with client.session.ws_connect(client.base + "/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": client.token})
+        await ws.receive_json()
+        await ws.send_json(
+            {
+                "id": 1,
+                "type": "auth/long_lived_access_token",
+                "client_name": f"soak {time.time():.0f}",
+                "lifespan": 1,
+            }
+        )
+        answer = await ws.receive_json()
+    if not answer.get("success"):
+        raise RuntimeError(f"no long-lived token: {answer.get('error')}")
+    client.token = answer["result"]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -139,9 +187,9 @@ def report(samples: list[Sample], speed: float, warmup: float, log_file: Path) -
     sim_h = [s.wall_s * speed / 3600 for s in samples]
     out.append(
         "| sim. hour | RSS MiB | fds | threads | lag p50 ms | lag max ms | DB MiB "
-        "| HA CPU % | VE.Direct records |"
+        "| DB used MiB | HA CPU % | VE.Direct records |"
     )
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     previous = samples[0] if samples else None
     hours = int(max(sim_h)) + 1 if samples else 0
     for hour in range(hours):
@@ -149,7 +197,7 @@ def report(samples: list[Sample], speed: float, warmup: float, log_file: Path) -
         if not group:
             continue
         last = group[-1]
-        lags = [s.lag_ms for s in group]
+        lags = [s.lag_ms for s in group if not math.isnan(s.lag_ms)] or [math.nan]
         assert previous is not None
         wall = last.wall_s - previous.wall_s
         cpu = 100 * (last.cpu_s - previous.cpu_s) / wall if wall > 0 else 0.0
@@ -157,27 +205,30 @@ def report(samples: list[Sample], speed: float, warmup: float, log_file: Path) -
         out.append(
             f"| {hour + 1} | {last.rss_mib:.1f} | {last.fds} | {last.threads} "
             f"| {statistics.median(lags):.1f} | {max(lags):.1f} | {last.db_mib:.2f} "
-            f"| {cpu:.0f} | {last.records} |"
+            f"| {last.db_used_mib:.3f} | {cpu:.0f} | {last.records} |"
         )
     start = warmup * max(sim_h, default=0)
     steady = [(h, s) for h, s in zip(sim_h, samples, strict=True) if h >= start]
     xs = [h for h, _ in steady]
-    lags = [s.lag_ms for _, s in steady]
+    lags = [s.lag_ms for _, s in steady if not math.isnan(s.lag_ms)] or [math.nan]
     out.append("")
     out.append(
         f"growth per simulated hour after warm-up (the first {warmup:.0%}, "
         f"{start:.1f} simulated h; {len(steady)} samples):"
     )
     out.append(
-        "| RSS MiB/h | fds/h | threads/h | DB MiB/h | lag p50 ms | lag p99 ms | lag max ms |"
+        "| RSS MiB/h | fds/h | threads/h | DB MiB/h | DB used MiB/h | lag p50 ms | lag p99 ms "
+        "| lag max ms |"
     )
-    out.append("|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    used = [(h, s.db_used_mib) for h, s in steady if not math.isnan(s.db_used_mib)]
     if steady:
         out.append(
             f"| {slope(xs, [s.rss_mib for _, s in steady]):+.2f} "
             f"| {slope(xs, [float(s.fds) for _, s in steady]):+.2f} "
             f"| {slope(xs, [float(s.threads) for _, s in steady]):+.2f} "
             f"| {slope(xs, [s.db_mib for _, s in steady]):+.3f} "
+            f"| {slope([h for h, _ in used], [u for _, u in used]):+.3f} "
             f"| {percentile(lags, 50):.1f} | {percentile(lags, 99):.1f} | {max(lags):.1f} |"
         )
     lines, tracebacks = our_log_lines(log_file)
@@ -209,6 +260,10 @@ async def soak(args: argparse.Namespace) -> int:
     try:
         async with develop.running(demo, need_trip=False) as live:
             develop.log(f"soak: {len(live.rows)} live entities; sampling")
+            try:
+                await long_lived_token(live.client)
+            except (aiohttp.ClientError, RuntimeError, KeyError) as err:
+                develop.log(f"soak: keeping the 30-minute token ({err!r})")
             pid = live.process.pid
             start = time.monotonic()
             while (elapsed := time.monotonic() - start) < duration:
@@ -228,6 +283,7 @@ async def soak(args: argparse.Namespace) -> int:
                     threads=threads,
                     lag_ms=lag,
                     db_mib=db_size_mib(demo.config_dir),
+                    db_used_mib=await asyncio.to_thread(db_used_mib, demo.config_dir),
                     records=sum(replay.sent for replay in live.replays),
                     cpu_s=cpu_seconds(pid),
                 )
@@ -239,7 +295,6 @@ async def soak(args: argparse.Namespace) -> int:
                         f"{sample.threads}  lag {sample.lag_ms:.1f} ms  DB {sample.db_mib:.2f} MiB"
                     )
                 await asyncio.sleep(max(0.0, start + len(samples) * args.sample - time.monotonic()))
-        samples = [s for s in samples if not math.isnan(s.lag_ms)]
         print()
         print(
             f"soak {time.strftime('%Y-%m-%d')}: {args.hours:g} simulated h at {args.speed:g}x "
