@@ -145,7 +145,8 @@ def test_boat_dashboard_is_installed_with_demo_entities(
     named = named_entities(config)
     assert all(ENTITY_ID.match(entity_id) for entity_id in named), named
     present = {state["entity_id"]: state["state"] for state in states["result"]}
-    assert sorted(named - present.keys()) == []
+    missing = sorted(named - present.keys())
+    assert missing == [], missing  # (a helper module: pytest does not rewrite its asserts)
     # the dashboard covers what issue 12 asks for, from every kind of source of the demo
     for needed in (
         "sensor.house_state_of_charge",  # battery (GX)
