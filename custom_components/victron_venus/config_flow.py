@@ -83,11 +83,11 @@ def options_schema(entry: ConfigEntry) -> probatio.Schema:
             )
         ),
     }
-    extra: Callable[[ConfigEntry], dict[Any, Any]] | None = getattr(
-        OPTION_MODULES[entry_type(entry)], "options_fields", None
-    )
-    if extra is not None:
-        fields.update(extra(entry))
+    # every flows/<type>.py has `options_fields` (looked up now, so a type's module can change it)
+    extra: Callable[[ConfigEntry], dict[Any, Any]] = OPTION_MODULES[
+        entry_type(entry)
+    ].options_fields
+    fields.update(extra(entry))
     return probatio.Schema(fields)
 
 
