@@ -21,6 +21,9 @@ _LOGGER = logging.getLogger(__name__)
 
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
+CLOSE_TIMEOUT = 5.0
+"""Seconds `async_stop` waits for the port to be closed (serialx closes the descriptor in its
+executor, after `close()` returns; the port stays locked until then)."""
 
 
 class SerialPortError(Exception):
@@ -90,6 +93,7 @@ class SerialConnection:
         self._on_state = on_state or (lambda _connected, _error: None)
         self._task: asyncio.Task[None] | None = None
         self._transport: asyncio.Transport | None = None
+        self._protocol: _Protocol | None = None  # of the open port: its `lost` ends the close
         self.connected = False
         self.connects = 0
         self.disconnects = 0
@@ -113,7 +117,9 @@ class SerialConnection:
         self._task = create_task(coro) if create_task else asyncio.create_task(coro)
 
     async def async_stop(self) -> None:
-        """Close the port and end the loop."""
+        """Close the port and end the loop; return when the port is closed (its lock released,
+        so a reload can open it at once), or after CLOSE_TIMEOUT seconds."""
+        protocols = [self._protocol]
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -121,8 +127,15 @@ class SerialConnection:
             self._task = None
         self._close()
         if self._first is not None:
-            self._first[0].close()
+            transport, protocol = self._first
             self._first = None
+            transport.close()
+            protocols.append(protocol if isinstance(protocol, _Protocol) else None)
+        self._protocol = None
+        waiting = [p.lost for p in protocols if p is not None and not p.lost.done()]
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*waiting)), CLOSE_TIMEOUT)
 
     def write(self, data: bytes) -> None:
         """Write `data` to the open port (JBD requests); raise SerialPortError when it is closed."""
@@ -157,6 +170,7 @@ class SerialConnection:
                 continue
             assert isinstance(protocol, _Protocol)
             self._transport = transport
+            self._protocol = protocol
             self.connected = True
             self.connects += 1
             if logged:
