@@ -213,7 +213,11 @@ async def test_stored_topics_are_bounded_in_bytes(
     publisher = await _publisher(broker)
     for n in range(3000):
         publisher.publish(f"N/{PORTAL}/battery/275/Junk/{n:05d}", payload)
-    await wait_for(lambda: source.topics_dropped == 3000 - fits, timeout=20, what="dropped")
+    # 24 MB through mosquitto into Home Assistant's loop: give a loaded machine time (seen over
+    # 20 s on a fresh clone's CI run); the count itself is exact
+    await wait_for(lambda: source.topics_dropped >= 3000 - fits, timeout=90, what="dropped")
+    await hass.async_block_till_done()
+    assert source.topics_dropped == 3000 - fits
     await publisher.async_stop()
     assert source.stored_bytes == stored + fits * path_cost <= venus_source.MAX_STORED_BYTES
     assert source.stored_bytes == source.measure_stored_bytes()
