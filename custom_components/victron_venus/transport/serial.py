@@ -179,7 +179,9 @@ class SerialConnection:
             backoff = BACKOFF_START
             self._on_state(True, None)
             try:
-                error = await protocol.lost
+                # shielded: cancelling this task (async_stop) must not cancel `lost`, which
+                # async_stop then waits on until serialx has closed the descriptor
+                error = await asyncio.shield(protocol.lost)
             finally:
                 self.connected = False
                 self._close()
