@@ -15,10 +15,14 @@ quantity, from the entry's recording option (const.Recording) and the row (`writ
   default 5 s; 0: every change at once), always the latest value (the behaviour before 1.3);
 - balanced (the default): a number is written when it has moved by its threshold from the
   written value (at most once per write interval), or when the time-integral of its difference
-  from the written value reaches threshold x 60 s (a value that sits just under the threshold
-  is written within minutes, so hourly means stay true), and at the latest 15 minutes after it
-  changed (the maximum silence). Thresholds by device class (`CLASS_THRESHOLDS`): two displayed
-  steps (10^-suggested_display_precision), and for noisy quantities a part of the value:
+  from the written value (its area) reaches threshold x 60 s (a value that sits just under the
+  threshold is written within minutes, so hourly means stay true), and at the latest 15 minutes
+  after it changed (the maximum silence). An area write takes a reading beyond the mean since
+  the last write (on the area's side; past twice the limit, the latest), so the written values
+  straddle the mean and their errors cancel: a value that flips between two levels (a pump, a
+  charger cycling, a full battery's current) writes each level for its share of the time.
+  Thresholds by device class (`CLASS_THRESHOLDS`): two displayed steps
+  (10^-suggested_display_precision), and for noisy quantities a part of the value:
 
   | class | threshold (balanced) |
   |---|---|
@@ -37,9 +41,14 @@ quantity, from the entry's recording option (const.Recording) and the row (`writ
   threshold applies again, so a burst's last value is written), and at least 1.5 % of its
   range over the last hour (a value that travels far, such
   as a remaining capacity or a time-to-go, moves in steps of 1.5 % of its range, so its hourly
-  mean stays within about 0.75 % of that range);
+  mean stays within about 0.75 % of that range). A noisy value (its noise, less the mean of
+  its differences so that a ramp is not noise, sets its threshold) carries its area over its
+  writes, its area limit is at most 9 s of that range, and each of its writes (but a large
+  step or the maximum silence) must be a reading beyond the mean on the side its area needs:
+  its area stays within the limit, so its hourly mean within 0.5 % of the range, however far
+  its noise raised its threshold;
 - lean: as balanced with five times the thresholds (noise x5, 5 % of the range), threshold x
-  300 s and one hour of silence;
+  300 s (at most 45 s of the range) and one hour of silence;
 - energy counters and every other sum (state class total_increasing or total) are exact in
   every policy: long-term statistics take a sum's last state in each 5-minute statistics period,
   so a counter that changed is written 2 s before each period ends (`PeriodEnds`), and every
@@ -225,7 +234,10 @@ class WritePolicy:
     `noise`: the threshold is at least this many times the value's own noise (the mean absolute
     difference of successive readings); `span`: at least this part of the value's range over the
     last hour (so a quantity that moves far moves in fewer, larger steps: its hourly mean stays
-    within half of it).
+    within half of it). `area_span`: seconds; the area limit is at most this many seconds of
+    the value's range (but not below the threshold without its noise part x `area`), so a value
+    whose noise raised its threshold above its range (one that flips between two levels) still
+    has its hourly mean within about 2 x area_span / 3600 of its range (0: no such limit).
     """
 
     threshold: float = 0.0
@@ -235,6 +247,7 @@ class WritePolicy:
     counter: bool = False
     noise: float = 0.0
     span: float = 0.0
+    area_span: float = 0.0
 
     @property
     def every_change(self) -> bool:
@@ -295,6 +308,15 @@ HEARTBEAT: Final[dict[Recording, float]] = {Recording.BALANCED: 900.0, Recording
 AREA: Final[dict[Recording, float]] = {Recording.BALANCED: 60.0, Recording.LEAN: 300.0}
 """Seconds of one threshold's difference after which a value is written, per policy."""
 
+AREA_SPAN: Final[dict[Recording, float]] = {Recording.BALANCED: 9.0, Recording.LEAN: 45.0}
+"""The area limit is at most this many seconds of the value's range (0.25 % of it for an hour, in
+balanced), per policy: a noisy value's carried area stays within it either way, so its hourly
+mean within 0.5 %."""
+
+AREA_FALLBACK: Final = 2.0
+"""An area write waits for a reading beyond the interval's mean (so the written values straddle
+the mean, and their errors cancel) until the area reaches this many limits; then the latest."""
+
 _SUM_CLASSES: Final = frozenset({SensorStateClass.TOTAL_INCREASING, SensorStateClass.TOTAL})
 
 
@@ -341,6 +363,7 @@ def write_policy(description: EntityDescription, recording: Recording) -> WriteP
         counter=counter,
         noise=NOISE[recording],
         span=SPAN[recording],
+        area_span=AREA_SPAN[recording],
     )
 
 
@@ -462,10 +485,14 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         self._area = 0.0
         self._area_at = 0.0
         self._area_value: float | None = None
+        #: A noisy value's area before the last write, carried over it (`_decide`): the
+        #: time-integral of its difference from the written values since the noise began.
+        self._carry = 0.0
         #: Running noise (mean absolute difference of successive numeric readings) and the
         #: value's range: lowest and highest in the current hour (loop time), the previous
         #: hour's range.
         self._noise = 0.0
+        self._drift = 0.0  # running mean of the signed differences (a ramp's step)
         self._gap = 0.0  # running mean time between readings (s)
         self._read_at = self._changed_at = 0.0  # loop times: last reading, last change
         self._hour = -1
@@ -652,6 +679,7 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             self._area_value = value
             if latest is not None:
                 self._noise += (abs(value - latest) - self._noise) * NOISE_WEIGHT
+                self._drift += (value - latest - self._drift) * NOISE_WEIGHT
                 if value != latest:
                     self._changed_at = now
                 if self._read_at:
@@ -715,28 +743,61 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         if delta >= STEP_FACTOR * threshold:
             self._write(available, value, attrs)
             return
+        plain = policy.threshold_at(written[1], 0.0, span) * _TOLERANCE
+        # a noisy value (its noise, not its step or a ramp, sets the threshold) carries its
+        # area over writes: each write must be a reading beyond the mean on the side the
+        # carried area needs, so the written values straddle the mean and the area stays
+        # within the limit
+        noisy = policy.noise * (self._noise - abs(self._drift)) > plain  # not a ramp's steps
+        error = self._area + self._carry if noisy else self._area
         limit = threshold * policy.area
+        if policy.area_span > 0 and span > 0:
+            limit = min(limit, max(plain * policy.area, policy.area_span * span))
+        balanced = self._beyond_mean(value, written[1], now, error)
+        area_due = (
+            limit > 0 and abs(error) >= limit and (balanced or abs(error) >= AREA_FALLBACK * limit)
+        )
+        threshold_due = delta >= threshold and (balanced or not noisy)
         if (
-            delta >= threshold
-            or (limit > 0 and abs(self._area) >= limit)
+            threshold_due
+            or area_due
             or (policy.heartbeat is not None and now >= self._last_write + policy.heartbeat)
         ):
             if now >= due:
                 self._write(available, value, attrs)
+                if noisy:
+                    self._carry = error
             else:
                 self._schedule(due)
             return
-        # below the threshold: the heartbeat, or when the area reaches its limit, or when the
-        # value has held still (the noise part no longer applies)
+        # not yet: the heartbeat, or when the area reaches its limit (or, past it, the
+        # fallback), or when the value has held still (the noise part no longer applies)
         at = math.inf if policy.heartbeat is None else self._last_write + policy.heartbeat
-        if noise and delta >= policy.threshold_at(written[1], 0.0, span) * _TOLERANCE:
+        if noise and delta >= plain:
             at = min(at, max(still_at, due))
         if limit > 0 and delta > 0:
-            growing = (self._area >= 0) == (value > written[1])
-            left = limit - abs(self._area) if growing else limit + abs(self._area)
+            growing = (error >= 0) == (value > written[1])
+            size = abs(error)
+            target = limit if size < limit else AREA_FALLBACK * limit
+            left = target - size if growing else limit + size
             at = min(at, max(now + left / delta, due))
+            if delta >= threshold and not growing:  # due once the carried area changes sign
+                at = min(at, max(now + size / delta, due))
         if at != math.inf:
             self._schedule(at)
+
+    def _beyond_mean(self, value: float, written: float, now: float, error: float) -> bool:
+        """Whether `value` is a reading at or beyond the mean since the last write, on the side
+        of `error` (the area to pay back): written, it turns the area the other way, so the
+        areas cancel in the hour's mean (a value that flips between two levels writes them in
+        turn, each for its share of the time). An error of 0 takes any value."""
+        if error == 0:
+            return True
+        elapsed = now - self._last_write
+        mean = written + self._area / elapsed if elapsed > 0 else written
+        # at the mean counts (a step held since the write), within float rounding
+        tolerance = 1e-9 * max(abs(value), abs(written), 1.0)
+        return (value - mean) * math.copysign(1.0, error) >= -tolerance
 
     def _schedule(self, at: float) -> None:
         """Run `_deferred_write` at loop time `at` (or earlier, if already due earlier)."""
@@ -790,7 +851,7 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         if self.hass is not None:
             self._last_write = self.hass.loop.time()
             self._area_at = self._last_write
-        self._area = 0.0
+        self._area = self._carry = 0.0
         self._area_value = value if type(value) in _NUMBERS else None
         if self._monotonic and value is not None:
             self._floor = value

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+import itertools
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -31,6 +32,7 @@ from homeassistant.const import EVENT_STATE_CHANGED, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.device_registry import DeviceInfo
+import homeassistant.util.dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -268,30 +270,82 @@ async def test_large_steps_discrete_states_alarms_and_availability_at_once(
     assert _state(hass, "sensor.ours_yield_total") == "unavailable"
 
 
-async def test_a_noisy_value_gets_a_threshold_above_its_noise(
+async def test_a_value_that_flips_between_two_levels_keeps_its_mean(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     """12.6 / 13.0 V each second (noise of 0.4 V, twenty times the 0.02 V threshold): the first
     swings are large steps, written; then the threshold follows the noise (2.5 x its running mean
-    difference) and nothing more is written, while every change wrote 120 rows; when the value
-    holds still, its last value is written."""
+    difference), so no swing is written for itself. Its area is carried over its writes, and
+    its limit is at most 9 s of the 0.4 V range (3.6 V s): each write, a reading beyond the
+    mean on the side the area needs, turns the area from one limit to the other (7.2 V s at
+    0.2 V per s: 36 s), so the levels are written in turn and the written mean stays the true
+    12.8 V (before, 12.6 V stayed written and the hour's mean was off by half the range). When
+    the value holds still, its last value is written once it is on the side the area needs."""
     entry, writes = await _setup(hass)
-    for second in range(120):
+    changes: list[tuple[datetime, float]] = []
+
+    @callback
+    def _on(event: Event[Any]) -> None:
+        if event.data["entity_id"] == "sensor.ours_voltage":
+            changes.append((dt_util.utcnow(), float(event.data["new_state"].state)))
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _on)
+    seconds = 900
+    for second in range(seconds):
         await _tick(hass, freezer)
         await _push(hass, entry, voltage=12.6 if second % 2 else 13.0)
         if second == 59:
-            early = len(writes("sensor.ours_voltage"))
-    assert early == 4  # 13.0 -> 12.6 -> 13.0 -> 12.6: steps of 0.4 V, while the noise is learnt
-    assert len(writes("sensor.ours_voltage")) == early
-    assert len(writes("sensor.truth_voltage")) == 120
-    # the noise stops: 12.9 V once (a GX publishes only changes), then nothing. Once the value
-    # has held still for three reading intervals (about 3 s), the plain threshold applies again
+            early = len(changes)
+    assert len(writes("sensor.truth_voltage")) == seconds
+    assert 4 <= early <= 6  # the swings while the noise is learnt, then the first area writes
+    later = [value for _at, value in changes[early:]]
+    # each write turns the area from one limit to the other: 7.2 V s at 0.2 V per s, 36 s
+    assert 840 / 72 <= len(later) <= 840 / 36 + 1
+    assert all(a != b for a, b in itertools.pairwise(later))  # the levels in turn
+    assert set(later) == {12.6, 13.0}
+    # the written values' time-weighted mean over the last 840 s: the area at each end of the
+    # window is within its limit (3.6 V s) and the reading it waited for (0.4 V s)
+    end = dt_util.utcnow()
+    begin = end - timedelta(seconds=840)
+    area = 0.0
+    for (at, value), (until, _next) in zip(changes, [*changes[1:], (end, 0.0)], strict=True):
+        since = max(at, begin)
+        if until > since:
+            area += value * (until - since).total_seconds()
+    assert area / 840 == pytest.approx(12.8, abs=2 * (3.6 + 0.4) / 840)
+    # the noise stops: 12.9 V once (a GX publishes only changes). Once the value has held still
+    # for three reading intervals (about 3 s), the plain threshold applies again, but 13.0 V is
+    # written and the area needs a value below the mean (about 12.8 V): 12.9 V waits until the
+    # area, growing by 0.1 V s per second, reaches twice its limit (7.2 V s), then is written
+    assert changes[-1][1] == 13.0
+    count = len(changes)
     await _tick(hass, freezer)
     await _push(hass, entry, voltage=12.9)
-    await _tick(hass, freezer, 2)
-    assert writes("sensor.ours_voltage")[early:] == []
-    await _tick(hass, freezer)
-    assert writes("sensor.ours_voltage")[early:] == ["12.9"]
+    await _tick(hass, freezer, 3)
+    assert len(changes) == count
+    for _ in range(72):
+        await _tick(hass, freezer)
+    assert [value for _at, value in changes[count:]] == [12.9]
+
+
+async def test_a_ramp_is_not_noise(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """+0.05 V every 10 s (a poll of a charging battery) for 30 minutes: the mean difference of
+    successive readings becomes 0.05 V (learnt over the first 60 readings), but all of it is the
+    ramp's, so the value is not noisy and carries no area over its writes. Once learnt, the
+    threshold (2.5 x 0.05 V) is passed every third reading: one write per 30 s, not one per
+    reading (a ramp's area never turns, so carried over writes it would write every reading)."""
+    entry, writes = await _setup(hass)
+    voltage = 12.8
+    for poll in range(180):
+        await _tick(hass, freezer, 10)
+        voltage = round(voltage + 0.05, 2)
+        await _push(hass, entry, voltage=voltage)
+        if poll == 59:
+            learnt = len(writes("sensor.ours_voltage"))
+    assert len(writes("sensor.truth_voltage")) == 180
+    written = [float(v) for v in writes("sensor.ours_voltage")[learnt:]]
+    assert 120 / 3 - 1 <= len(written) <= 120 / 3 + 1
+    assert all(b - a == pytest.approx(0.15) for a, b in itertools.pairwise(written))
 
 
 async def test_detailed_writes_every_change(
