@@ -739,20 +739,27 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         still_at = self._changed_at + max(STILL_SECONDS, STILL_READINGS * self._gap)
         noise = self._noise if now < still_at else 0.0
         threshold = policy.threshold_at(written[1], noise, span) * _TOLERANCE
-        delta = abs(value - written[1])
-        if delta >= STEP_FACTOR * threshold:
-            self._write(available, value, attrs)
-            return
         plain = policy.threshold_at(written[1], 0.0, span) * _TOLERANCE
         # a noisy value (its noise, not its step or a ramp, sets the threshold) carries its
         # area over writes: each write must be a reading beyond the mean on the side the
         # carried area needs, so the written values straddle the mean and the area stays
         # within the limit
         noisy = policy.noise * (self._noise - abs(self._drift)) > plain  # not a ramp's steps
+        delta = abs(value - written[1])
+        # a large step is large against the noise even while the value holds still (a level
+        # that flips after a pause is no step)
+        step = (
+            policy.threshold_at(written[1], self._noise, span) * _TOLERANCE if noisy else threshold
+        )
+        if delta >= STEP_FACTOR * step:
+            self._write(available, value, attrs)
+            return
         error = self._area + self._carry if noisy else self._area
         limit = threshold * policy.area
         if policy.area_span > 0 and span > 0:
             limit = min(limit, max(plain * policy.area, policy.area_span * span))
+        if abs(error) <= _SETTLED * limit:  # paid back (a carried area cancelled, in floats)
+            error = 0.0
         balanced = self._beyond_mean(value, written[1], now, error)
         area_due = (
             limit > 0 and abs(error) >= limit and (balanced or abs(error) >= AREA_FALLBACK * limit)
@@ -784,7 +791,7 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             if delta >= threshold and not growing:  # due once the carried area changes sign
                 at = min(at, max(now + size / delta, due))
         if at != math.inf:
-            self._schedule(at)
+            self._schedule(max(at, now + _MIN_WAIT))
 
     def _beyond_mean(self, value: float, written: float, now: float, error: float) -> bool:
         """Whether `value` is a reading at or beyond the mean since the last write, on the side
@@ -879,6 +886,14 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
 
 _TOLERANCE: Final = 1 - 1e-9
 """Thresholds and areas are compared with this margin: 12.82 - 12.80 is 0.019999999999999574."""
+
+_SETTLED: Final = 1e-6
+"""An area within this part of its limit counts as 0 (a carried area and the area since the
+write cancel to a float's rounding, of either sign)."""
+
+_MIN_WAIT: Final = 0.01
+"""Seconds a policy timer waits at least: an area that a timer finds a float's rounding short of
+its limit would set a timer for "now" again and again before the clock moves (a busy loop)."""
 
 _NUMBERS: Final = (int, float)
 """The value types the write policy compares (bool, Decimal and text: every change)."""

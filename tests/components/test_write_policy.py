@@ -328,6 +328,50 @@ async def test_a_value_that_flips_between_two_levels_keeps_its_mean(
     assert [value for _at, value in changes[count:]] == [12.9]
 
 
+async def test_a_level_that_flips_after_pauses_is_no_large_step(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A full battery's current (the GX recording's day model at 100 % SOC): 13.0 V for one
+    second, then 12.6 V for one to five seconds, over and over. While 12.6 V holds, its noise
+    part pauses (the plain 0.02 V threshold applies), but the next 13.0 V is no large step: a
+    large step is large against the running noise. So the levels are written in turn by the
+    carried area (its limit 9 s of the 0.4 V range), not at every flip, and the written mean
+    over 15 minutes stays within the area's bounds of the true mean (before: 13.0 V written at
+    each flip after a pause and 12.6 V three seconds later, the mean off by 0.07 V)."""
+    entry, writes = await _setup(hass)
+    changes: list[tuple[datetime, float]] = []
+
+    @callback
+    def _on(event: Event[Any]) -> None:
+        if event.data["entity_id"] == "sensor.ours_voltage":
+            changes.append((dt_util.utcnow(), float(event.data["new_state"].state)))
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _on)
+    readings: list[float] = []
+    pause = 0
+    while len(readings) < 960:
+        readings += [13.0] + [12.6] * (pause % 5 + 1)
+        pause += 1
+    readings = readings[:960]
+    for value in readings:
+        await _tick(hass, freezer)
+        await _push(hass, entry, voltage=value)
+    window = readings[120:]  # the last 840 s, the noise learnt
+    truth = sum(window) / len(window)
+    end = dt_util.utcnow()
+    begin = end - timedelta(seconds=840)
+    area = 0.0
+    for (at, value), (until, _next) in zip(changes, [*changes[1:], (end, 0.0)], strict=True):
+        since = max(at, begin)
+        if until > since:
+            area += value * (until - since).total_seconds()
+    later = [at for at, _value in changes if at >= begin]
+    assert len(later) <= 840 / 20  # not at every flip (240 flips in the window)
+    # the area at each end of the window: within its limit (3.6 V s) and one reading (0.4 V s)
+    assert area / 840 == pytest.approx(truth, abs=2 * (3.6 + 0.4) / 840)
+    assert len(writes("sensor.truth_voltage")) > 400
+
+
 async def test_a_ramp_is_not_noise(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     """+0.05 V every 10 s (a poll of a charging battery) for 30 minutes: the mean difference of
     successive readings becomes 0.05 V (learnt over the first 60 readings), but all of it is the
