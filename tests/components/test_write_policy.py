@@ -152,6 +152,7 @@ class Writes:
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.seen: dict[str, list[str]] = {}
+        self.times: dict[str, list[datetime]] = {}
         hass.bus.async_listen(EVENT_STATE_CHANGED, self._on)
 
     @callback
@@ -159,9 +160,29 @@ class Writes:
         new = event.data["new_state"]
         if new is not None:
             self.seen.setdefault(event.data["entity_id"], []).append(new.state)
+            self.times.setdefault(event.data["entity_id"], []).append(dt_util.utcnow())
 
     def __call__(self, entity_id: str) -> list[str]:
         return self.seen.get(entity_id, [])
+
+    def timed(self, entity_id: str) -> list[tuple[datetime, float]]:
+        """(time, value) of each numeric write."""
+        return [
+            (at, float(value))
+            for at, value in zip(self.times.get(entity_id, []), self(entity_id), strict=True)
+        ]
+
+
+def _written_mean(changes: list[tuple[datetime, float]], seconds: float) -> float:
+    """The time-weighted mean of the written values over the last `seconds` (to now)."""
+    end = dt_util.utcnow()
+    begin = end - timedelta(seconds=seconds)
+    area = 0.0
+    for (at, value), (until, _next) in zip(changes, [*changes[1:], (end, 0.0)], strict=True):
+        since = max(at, begin)
+        if until > since:
+            area += value * (until - since).total_seconds()
+    return area / seconds
 
 
 async def _setup(hass: HomeAssistant, **options: Any) -> tuple[MockConfigEntry, Writes]:
@@ -282,20 +303,13 @@ async def test_a_value_that_flips_between_two_levels_keeps_its_mean(
     12.8 V (before, 12.6 V stayed written and the hour's mean was off by half the range). When
     the value holds still, its last value is written once it is on the side the area needs."""
     entry, writes = await _setup(hass)
-    changes: list[tuple[datetime, float]] = []
-
-    @callback
-    def _on(event: Event[Any]) -> None:
-        if event.data["entity_id"] == "sensor.ours_voltage":
-            changes.append((dt_util.utcnow(), float(event.data["new_state"].state)))
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, _on)
     seconds = 900
     for second in range(seconds):
         await _tick(hass, freezer)
         await _push(hass, entry, voltage=12.6 if second % 2 else 13.0)
         if second == 59:
-            early = len(changes)
+            early = len(writes("sensor.ours_voltage"))
+    changes = writes.timed("sensor.ours_voltage")
     assert len(writes("sensor.truth_voltage")) == seconds
     assert 4 <= early <= 6  # the swings while the noise is learnt, then the first area writes
     later = [value for _at, value in changes[early:]]
@@ -305,27 +319,21 @@ async def test_a_value_that_flips_between_two_levels_keeps_its_mean(
     assert set(later) == {12.6, 13.0}
     # the written values' time-weighted mean over the last 840 s: the area at each end of the
     # window is within its limit (3.6 V s) and the reading it waited for (0.4 V s)
-    end = dt_util.utcnow()
-    begin = end - timedelta(seconds=840)
-    area = 0.0
-    for (at, value), (until, _next) in zip(changes, [*changes[1:], (end, 0.0)], strict=True):
-        since = max(at, begin)
-        if until > since:
-            area += value * (until - since).total_seconds()
-    assert area / 840 == pytest.approx(12.8, abs=2 * (3.6 + 0.4) / 840)
+    assert _written_mean(changes, 840) == pytest.approx(12.8, abs=2 * (3.6 + 0.4) / 840)
     # the noise stops: 12.9 V once (a GX publishes only changes). Once the value has held still
     # for three reading intervals (about 3 s), the plain threshold applies again, but 13.0 V is
     # written and the area needs a value below the mean (about 12.8 V): 12.9 V waits until the
     # area, growing by 0.1 V s per second, reaches twice its limit (7.2 V s), then is written
-    assert changes[-1][1] == 13.0
-    count = len(changes)
+    ours = writes("sensor.ours_voltage")
+    assert ours[-1] == "13.0"
+    count = len(ours)
     await _tick(hass, freezer)
     await _push(hass, entry, voltage=12.9)
     await _tick(hass, freezer, 3)
-    assert len(changes) == count
+    assert len(ours) == count
     for _ in range(72):
         await _tick(hass, freezer)
-    assert [value for _at, value in changes[count:]] == [12.9]
+    assert ours[count:] == ["12.9"]
 
 
 async def test_a_level_that_flips_after_pauses_is_no_large_step(
@@ -339,14 +347,6 @@ async def test_a_level_that_flips_after_pauses_is_no_large_step(
     over 15 minutes stays within the area's bounds of the true mean (before: 13.0 V written at
     each flip after a pause and 12.6 V three seconds later, the mean off by 0.07 V)."""
     entry, writes = await _setup(hass)
-    changes: list[tuple[datetime, float]] = []
-
-    @callback
-    def _on(event: Event[Any]) -> None:
-        if event.data["entity_id"] == "sensor.ours_voltage":
-            changes.append((dt_util.utcnow(), float(event.data["new_state"].state)))
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, _on)
     readings: list[float] = []
     pause = 0
     while len(readings) < 960:
@@ -358,17 +358,12 @@ async def test_a_level_that_flips_after_pauses_is_no_large_step(
         await _push(hass, entry, voltage=value)
     window = readings[120:]  # the last 840 s, the noise learnt
     truth = sum(window) / len(window)
-    end = dt_util.utcnow()
-    begin = end - timedelta(seconds=840)
-    area = 0.0
-    for (at, value), (until, _next) in zip(changes, [*changes[1:], (end, 0.0)], strict=True):
-        since = max(at, begin)
-        if until > since:
-            area += value * (until - since).total_seconds()
+    changes = writes.timed("sensor.ours_voltage")
+    begin = dt_util.utcnow() - timedelta(seconds=840)
     later = [at for at, _value in changes if at >= begin]
     assert len(later) <= 840 / 20  # not at every flip (240 flips in the window)
     # the area at each end of the window: within its limit (3.6 V s) and one reading (0.4 V s)
-    assert area / 840 == pytest.approx(truth, abs=2 * (3.6 + 0.4) / 840)
+    assert _written_mean(changes, 840) == pytest.approx(truth, abs=2 * (3.6 + 0.4) / 840)
     assert len(writes("sensor.truth_voltage")) > 400
 
 
