@@ -1,8 +1,9 @@
 """Device tracker platform: every source's tracker rows (a GX's GPS as a position).
 
 A row's `value_fn` gives (latitude °, longitude °, accuracy m) or None (no fix); the entity layer
-rate-limits the writes like any sensor, so a moving boat writes its position at most once per
-write interval.
+decides the writes (entity.py's write policy): detailed writes every fix at most once per write
+interval; balanced and lean write a position that leaves the dead-reckoned course by 10 m (50 m),
+every 30 s while the boat moves, and at the maximum silence at anchor.
 """
 
 from __future__ import annotations

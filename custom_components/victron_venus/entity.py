@@ -49,6 +49,13 @@ quantity, from the entry's recording option (const.Recording) and the row (`writ
   its noise raised its threshold;
 - lean: as balanced with five times the thresholds (noise x5, 5 % of the range), threshold x
   300 s (at most 45 s of the range) and one hour of silence;
+- a position (a device_tracker, balanced and lean): written when it is 10 m (lean 50 m) off
+  where the course and speed of its last two written positions put the boat now (dead
+  reckoning), when it has moved that far from the written one and 30 s have passed (so the
+  Logbook, which takes a position silent for a minute as a boat at rest, sees a moving boat
+  move), and at the maximum silence: a boat on a steady course writes its position every 30 s
+  and its turns, a boat at anchor only when it swings, not each fix's jitter; the map's track
+  stays within about 10 m of every fix;
 - energy counters and every other sum (state class total_increasing or total) are exact in
   every policy: long-term statistics take a sum's last state in each 5-minute statistics period,
   so a counter that changed is written 2 s before each period ends (`PeriodEnds`), and every
@@ -231,6 +238,10 @@ class WritePolicy:
     is written anyway (None: no limit). `area`: seconds; a value is also written when the
     time-integral of its difference from the written value reaches threshold x area (0: off).
     `counter`: a sum for long-term statistics, exact at every statistics period's end.
+    `distance`: metres; a position (a tracker's (latitude, longitude, accuracy)) is written when
+    it is this far from where the course and speed of its last two written positions put it
+    (dead reckoning), or has moved this far from the written one MOVING_SILENCE ago (0: every
+    change).
     `noise`: the threshold is at least this many times the value's own noise (the mean absolute
     difference of successive readings); `span`: at least this part of the value's range over the
     last hour (so a quantity that moves far moves in fewer, larger steps: its hourly mean stays
@@ -248,11 +259,12 @@ class WritePolicy:
     noise: float = 0.0
     span: float = 0.0
     area_span: float = 0.0
+    distance: float = 0.0
 
     @property
     def every_change(self) -> bool:
         """Whether every change is worth a write (detailed, or a row without a threshold)."""
-        return self.threshold <= 0 and self.relative <= 0
+        return self.threshold <= 0 and self.relative <= 0 and self.distance <= 0
 
     def threshold_at(self, written: float, noise: float = 0.0, span: float = 0.0) -> float:
         """The change worth a write from the written value `written`, for a value whose noise
@@ -317,7 +329,35 @@ AREA_FALLBACK: Final = 2.0
 """An area write waits for a reading beyond the interval's mean (so the written values straddle
 the mean, and their errors cancel) until the area reaches this many limits; then the latest."""
 
+POSITION_DISTANCE: Final[dict[Recording, float]] = {Recording.BALANCED: 10.0, Recording.LEAN: 50.0}
+"""Metres a position may be off its dead-reckoned place before it is written, per policy (a GX
+reports no accuracy; a GPS fix is good to a few metres)."""
+
+MOVING_SILENCE: Final = 30.0
+"""Seconds: a position that has moved at least its distance from the written one is written at
+least this often, so a boat that moves is seen moving by whatever follows its tracker (the
+Logbook takes a position silent for STALE_S = 60 s as a boat at rest, trips/feed.py)."""
+
+RECKON_MIN_SECONDS: Final = 1.0
+"""Two written positions closer in time than this give no course and speed (a fix's jitter
+over a fraction of a second would reckon a speed of tens of m/s); nor do two closer in space
+than the policy's distance (a boat at anchor: jitter over 15 minutes)."""
+
+EARTH_RADIUS: Final = 6_371_008.8
+"""Metres: the mean radius of the earth (IUGG), for distances between nearby positions."""
+
 _SUM_CLASSES: Final = frozenset({SensorStateClass.TOTAL_INCREASING, SensorStateClass.TOTAL})
+
+
+def _metres_from(origin: tuple[float, ...], point: tuple[float, ...]) -> tuple[float, float]:
+    """`point` (latitude °, longitude °, ...) in metres east and north of `origin` (the same
+    shape), on a plane tangent at `origin`: within 0.1 % for the few kilometres a position
+    moves between two writes, across the antimeridian too."""
+    east = (point[1] - origin[1] + 180.0) % 360.0 - 180.0
+    return (
+        math.radians(east) * EARTH_RADIUS * math.cos(math.radians(origin[0])),
+        math.radians(point[0] - origin[0]) * EARTH_RADIUS,
+    )
 
 
 def write_policy(description: EntityDescription, recording: Recording) -> WritePolicy:
@@ -331,6 +371,8 @@ def write_policy(description: EntityDescription, recording: Recording) -> WriteP
     counter = getattr(description, "state_class", None) in _SUM_CLASSES
     if recording is Recording.DETAILED:
         return WritePolicy(counter=counter)
+    if isinstance(description, VictronTrackerEntityDescription):
+        return WritePolicy(distance=POSITION_DISTANCE[recording], heartbeat=HEARTBEAT[recording])
     own = getattr(description, "write_threshold", None)
     own_relative = getattr(description, "write_relative", None)
     device_class = getattr(description, "device_class", None)
@@ -498,6 +540,8 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         self._hour = -1
         self._low = self._high = 0.0
         self._last_span = 0.0
+        #: A position's written position before the last one: (loop time, value) or None.
+        self._fix_before: tuple[float, tuple[float, ...]] | None = None
         self._period_ends: PeriodEnds | None = None  # counters: the statistics period clock
         #: A counter's floor: the last value written (or restored); never written lower.
         self._floor: Any = None
@@ -729,6 +773,9 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
                 return
             if not policy.every_change and numbers:
                 return  # written at the period's end (PeriodEnds)
+        if policy.distance > 0 and type(value) is tuple and type(written[1]) is tuple:
+            self._decide_position(available, value, attrs, now, due)
+            return
         if policy.every_change or not numbers:
             if now >= due:
                 self._write(available, value, attrs)
@@ -793,6 +840,51 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         if at != math.inf:
             self._schedule(max(at, now + _MIN_WAIT))
 
+    def _decide_position(
+        self,
+        available: bool,
+        value: tuple[float, ...],
+        attrs: Mapping[str, Any] | None,
+        now: float,
+        due: float,
+    ) -> None:
+        """A position (latitude °, longitude °, ...) that differs from the written one: written
+        when it is `distance` off where the course and speed of the last two written positions
+        put the boat now (dead reckoning: a boat on a steady course and speed writes none), when
+        it has moved `distance` from the written one and MOVING_SILENCE has passed, or at the
+        heartbeat; else a timer for when that may first hold."""
+        policy = self.write_policy
+        written = cast(tuple[float, ...], self._written[1] if self._written else value)
+        since = now - self._last_write
+        x, y = _metres_from(written, value)
+        moved = math.hypot(x, y)
+        off, speed = moved, 0.0
+        distance = policy.distance
+        before = self._fix_before
+        if before is not None and self._last_write - before[0] >= RECKON_MIN_SECONDS:
+            bx, by = _metres_from(written, before[1])  # the way it came, reversed
+            came = math.hypot(bx, by)
+            if came >= distance:  # closer: a fix's jitter, no course and speed
+                took = self._last_write - before[0]
+                speed = came / took
+                scale = since / took
+                off = math.hypot(x + bx * scale, y + by * scale)
+        heartbeat = math.inf if policy.heartbeat is None else self._last_write + policy.heartbeat
+        if off >= distance or (moved >= distance and since >= MOVING_SILENCE) or now >= heartbeat:
+            if now >= due:
+                self._write(available, value, attrs)
+            else:
+                self._schedule(due)
+            return
+        # not yet: the reckoned place moves away from a position that holds at `speed` at most
+        at = heartbeat
+        if moved >= distance:
+            at = min(at, self._last_write + MOVING_SILENCE)
+        if speed > 0:
+            at = min(at, now + (distance - off) / speed)
+        if at != math.inf:
+            self._schedule(max(at, due, now + _MIN_WAIT))
+
     def _beyond_mean(self, value: float, written: float, now: float, error: float) -> bool:
         """Whether `value` is a reading at or beyond the mean since the last write, on the side
         of `error` (the area to pay back): written, it turns the area the other way, so the
@@ -851,6 +943,13 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
     @callback
     def _set(self, available: bool, value: Any, attrs: Mapping[str, Any] | None) -> None:
         """Make `value` and `attrs` what the next state write shows."""
+        if type(value) is tuple:  # a position: the one before it gives the course and speed
+            before = self._written
+            self._fix_before = (
+                (self._last_write, before[1])
+                if before is not None and type(before[1]) is tuple
+                else None
+            )
         self._value = value
         self._attrs = attrs
         self._written = (available, value)

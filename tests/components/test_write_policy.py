@@ -12,6 +12,9 @@ interval 0), "Ours" follows the entry's recording option. Time is Home Assistant
 - an energy counter is written before each 5-minute statistics period ends: its long-term
   statistics (state and sum of every period, compiled by the recorder) equal every-change's;
 - a daily counter's reset keeps its last value;
+- a position (a device_tracker) is written when it leaves its dead-reckoned course, every 30 s
+  while it moves and at the maximum silence at anchor: the real plaka track stays within
+  10 m of its written track with a fifth of the rows;
 - the thresholds of the real description rows (the table in entity.py), lean's and detailed's;
 - config entry 1.2 -> 1.3 stores the policy the write interval implied, and the options flow
   changes it.
@@ -32,6 +35,7 @@ from homeassistant.const import EVENT_STATE_CHANGED, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.util import location
 import homeassistant.util.dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -45,14 +49,19 @@ import custom_components.victron_venus as integration
 from custom_components.victron_venus.const import DOMAIN, EntryType, Recording
 from custom_components.victron_venus.descriptions import jbd as jbd_rows, vedirect as ve_rows
 from custom_components.victron_venus.entity import (
+    MOVING_SILENCE,
     DeviceCoordinator,
     VictronBinarySensorEntityDescription,
     VictronEntityDescription,
     VictronSensorEntityDescription,
+    VictronTrackerEntityDescription,
     WritePolicy,
     write_policy,
 )
 from custom_components.victron_venus.sources.base import Source
+from custom_components.victron_venus.trips.trip import Sample
+
+from .logbook_helpers import plaka
 
 START = datetime.fromisoformat("2026-05-01T12:00:30+00:00")
 """The test clock's start: 30 s into a 5-minute statistics period."""
@@ -91,22 +100,27 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
 BINARY_SENSORS: tuple[VictronBinarySensorEntityDescription, ...] = (
     VictronBinarySensorEntityDescription(key="alarm", name="Alarm", discrete=True),
 )
+TRACKERS: tuple[VictronTrackerEntityDescription, ...] = (
+    VictronTrackerEntityDescription(key="position", name="Position"),
+)
 INITIAL: dict[str, Any] = {
     "voltage": 12.8,
     "mode": "on",
     "yield_total": 100.0,
     "yield_today": 4.1,
     "alarm": False,
+    "position": None,
 }
 
 
 class _Source(Source):
     """Two devices with the same data: Truth writes every change, Ours follows the entry."""
 
-    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR)
+    platforms = (Platform.SENSOR, Platform.BINARY_SENSOR, Platform.DEVICE_TRACKER)
     tables: Mapping[Platform, Sequence[VictronEntityDescription]] = {
         Platform.SENSOR: SENSORS,
         Platform.BINARY_SENSOR: BINARY_SENSORS,
+        Platform.DEVICE_TRACKER: TRACKERS,
     }
 
     async def async_start(self) -> None:
@@ -153,14 +167,21 @@ class Writes:
     def __init__(self, hass: HomeAssistant) -> None:
         self.seen: dict[str, list[str]] = {}
         self.times: dict[str, list[datetime]] = {}
+        #: (time, latitude, longitude) of each written position, per entity id.
+        self.positions: dict[str, list[tuple[datetime, float, float]]] = {}
         hass.bus.async_listen(EVENT_STATE_CHANGED, self._on)
 
     @callback
     def _on(self, event: Event[Any]) -> None:
         new = event.data["new_state"]
         if new is not None:
-            self.seen.setdefault(event.data["entity_id"], []).append(new.state)
-            self.times.setdefault(event.data["entity_id"], []).append(dt_util.utcnow())
+            entity_id = event.data["entity_id"]
+            self.seen.setdefault(entity_id, []).append(new.state)
+            self.times.setdefault(entity_id, []).append(dt_util.utcnow())
+            if "latitude" in new.attributes:
+                self.positions.setdefault(entity_id, []).append(
+                    (dt_util.utcnow(), new.attributes["latitude"], new.attributes["longitude"])
+                )
 
     def __call__(self, entity_id: str) -> list[str]:
         return self.seen.get(entity_id, [])
@@ -387,6 +408,83 @@ async def test_a_ramp_is_not_noise(hass: HomeAssistant, freezer: FrozenDateTimeF
     assert all(b - a == pytest.approx(0.15) for a, b in itertools.pairwise(written))
 
 
+# --- positions ----------------------------------------------------------------------------------
+
+OURS_POSITION = "device_tracker.ours_position"
+TRUTH_POSITION = "device_tracker.truth_position"
+
+
+def _off_track(fix: Sample, track: list[tuple[datetime, float, float]]) -> float:
+    """Metres from `fix` to the written track: the segment between the written positions
+    before and after the fix's time (Home Assistant's own distance, along 100 points of it)."""
+    after = next((i for i, (at, *_) in enumerate(track) if at > fix.time), len(track))
+    a = track[max(after - 1, 0)]
+    b = track[min(after, len(track) - 1)]
+    assert fix.latitude is not None and fix.longitude is not None
+    return min(
+        location.distance(
+            fix.latitude,
+            fix.longitude,
+            a[1] + (b[1] - a[1]) * k / 100,
+            a[2] + (b[2] - a[2]) * k / 100,
+        )
+        or 0.0
+        for k in range(101)
+    )
+
+
+async def test_a_sailing_boat_writes_its_turns_and_every_30_s(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The first hour under way of the real plaka track (a fix every 2 s): every change writes
+    each fix; balanced writes where the boat leaves the course and speed of its last two written
+    positions by 10 m, and every 30 s on a steady course (the Logbook sees it move). Every fix
+    is within those 10 m of the written track (6.2 m at worst), with a fifth of the rows (338
+    of 1,800)."""
+    fixes = [s for s in plaka() if s.speed is not None and s.speed > 1.0][:1800]
+    freezer.move_to(fixes[0].time - timedelta(seconds=10))
+    entry, writes = await _setup(hass)
+    previous = fixes[0].time - timedelta(seconds=10)
+    for fix in fixes:
+        await _tick(hass, freezer, (fix.time - previous).total_seconds())
+        previous = fix.time
+        await _push(hass, entry, position=(fix.latitude, fix.longitude, 10.0))
+    truth, ours = writes.positions[TRUTH_POSITION], writes.positions[OURS_POSITION]
+    assert len(truth) == len({(f.latitude, f.longitude) for f in fixes}) > 1700
+    assert len(ours) < len(truth) / 5
+    silences = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(ours)]
+    assert max(silences) <= MOVING_SILENCE + 5 + 2  # the write interval, a fix's spacing
+    assert max(_off_track(fix, ours) for fix in fixes if fix.time <= ours[-1][0]) < 10.0
+
+
+async def test_a_boat_at_anchor_writes_its_position_at_the_maximum_silence(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A fix every 2 s, each up to 4 m from the anchor point (a GPS's jitter), for 31 minutes:
+    every change writes each fix; balanced the first, then one at each 15 minutes of silence.
+    The boat then leaves: its first fix 10 m from the written one is written at once (after the
+    write interval), and the fix that goes missing at the write interval after that."""
+    anchor = (60.15, 24.95)
+    entry, writes = await _setup(hass)
+    jitter = itertools.cycle([(0, 0), (3e-5, 0), (0, 6e-5), (-3e-5, 0), (0, -6e-5), (2e-5, 4e-5)])
+    for _ in range(31 * 30):
+        dlat, dlon = next(jitter)
+        await _push(hass, entry, position=(anchor[0] + dlat, anchor[1] + dlon, 10.0))
+        await _tick(hass, freezer, 2)
+    assert len(writes.positions[TRUTH_POSITION]) == 31 * 30
+    ours = writes.positions[OURS_POSITION]
+    assert [round((at - ours[0][0]).total_seconds()) for at, *_ in ours] == [0, 900, 1800]
+    await _tick(hass, freezer, 10)
+    await _push(hass, entry, position=(anchor[0] + 1e-4, anchor[1], 10.0))  # 11 m north
+    assert len(writes.positions[OURS_POSITION]) == 4
+    await _tick(hass, freezer, 2)
+    await _push(hass, entry, position=None)
+    await _tick(hass, freezer, 2)
+    assert len(writes(OURS_POSITION)) == 4
+    await _tick(hass, freezer, 1)
+    assert writes(OURS_POSITION)[-1] == "unknown"
+
+
 async def test_detailed_writes_every_change(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -518,6 +616,11 @@ def test_rows_written_on_every_change_and_counters() -> None:
     own = VictronSensorEntityDescription(
         key="x", native_unit_of_measurement="V", write_threshold=0.5, write_relative=0.0
     )
+    assert write_policy(TRACKERS[0], Recording.DETAILED) == WritePolicy()
+    assert write_policy(TRACKERS[0], Recording.BALANCED) == WritePolicy(
+        distance=10.0, heartbeat=900.0
+    )
+    assert write_policy(TRACKERS[0], Recording.LEAN) == WritePolicy(distance=50.0, heartbeat=3600.0)
     assert write_policy(own, Recording.BALANCED).threshold_at(100.0) == 0.5
     assert write_policy(own, Recording.LEAN).threshold_at(100.0) == 2.5
 
