@@ -88,6 +88,9 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
         suggested_display_precision=3,
     ),
     VictronSensorEntityDescription(
+        key="lowest_cell", name="Lowest cell", write_settle=60  # as in descriptions/jbd.py
+    ),
+    VictronSensorEntityDescription(
         key="yield_today",
         name="Yield today",
         native_unit_of_measurement="kWh",
@@ -109,6 +112,7 @@ INITIAL: dict[str, Any] = {
     "yield_total": 100.0,
     "yield_today": 4.1,
     "alarm": False,
+    "lowest_cell": 4,
     "position": None,
 }
 
@@ -408,6 +412,47 @@ async def test_a_ramp_is_not_noise(hass: HomeAssistant, freezer: FrozenDateTimeF
     assert all(b - a == pytest.approx(0.15) for a, b in itertools.pairwise(written))
 
 
+async def test_a_ramp_that_slows_down_keeps_its_hourly_mean(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A value polled every 10 s climbs 3 V in one hour, then 1.5 V in the next. The steps follow
+    the range (1.5 % of it): the last hour's range fades out as the next hour passes, so the
+    slower hour's steps shrink with it and its mean lags by no more than 1 % of its range
+    (with the last hour's 3 V for the whole hour: 0.021 V, 1.4 %)."""
+    entry, writes = await _setup(hass)
+    await _tick(hass, freezer, 3600 - hass.loop.time() % 3600)  # the policy's hour begins
+    for hour, (start, rise) in enumerate(((12.0, 3.0), (15.0, 1.5))):
+        for poll in range(1, 361):
+            await _tick(hass, freezer, 10)
+            await _push(hass, entry, voltage=round(start + rise * poll / 360, 3))
+        if hour == 0:
+            begin = len(writes("sensor.ours_voltage"))
+    ours = _written_mean(writes.timed("sensor.ours_voltage"), 3600)
+    truth = _written_mean(writes.timed("sensor.truth_voltage"), 3600)
+    assert len(writes("sensor.ours_voltage")) - begin < 360 / 4
+    assert abs(ours - truth) <= 0.01 * 1.5
+
+
+async def test_a_value_that_flips_within_the_noise_is_written_once_it_holds(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Which cell is the lowest, polled every 10 s, flips between cell 4 and cell 2 for ten
+    minutes: every change writes each flip, balanced none (its row settles for 60 s). Then cell 2
+    holds: written 60 s after it became the lowest, not before."""
+    entry, writes = await _setup(hass)
+    for poll in range(60):
+        await _tick(hass, freezer, 10)
+        await _push(hass, entry, lowest_cell=2 if poll % 3 == 0 else 4)
+    assert len(writes("sensor.truth_lowest_cell")) == 40
+    assert writes("sensor.ours_lowest_cell") == []
+    await _tick(hass, freezer, 10)
+    await _push(hass, entry, lowest_cell=2)
+    await _tick(hass, freezer, 59)
+    assert writes("sensor.ours_lowest_cell") == []
+    await _tick(hass, freezer, 1)
+    assert writes("sensor.ours_lowest_cell") == ["2"]
+
+
 # --- positions ----------------------------------------------------------------------------------
 
 OURS_POSITION = "device_tracker.ours_position"
@@ -617,6 +662,13 @@ def test_rows_written_on_every_change_and_counters() -> None:
         key="x", native_unit_of_measurement="V", write_threshold=0.5, write_relative=0.0
     )
     assert write_policy(TRACKERS[0], Recording.DETAILED) == WritePolicy()
+    assert write_policy(_row(SENSORS, "lowest_cell"), Recording.DETAILED) == WritePolicy()
+    assert write_policy(_row(SENSORS, "lowest_cell"), Recording.BALANCED) == WritePolicy(
+        settle=60.0
+    )
+    assert write_policy(_row(SENSORS, "lowest_cell"), Recording.LEAN) == WritePolicy(settle=300.0)
+    for key in ("cell_min_index", "cell_max_index"):
+        assert write_policy(_row(jbd_rows.SENSORS, key), Recording.BALANCED).settle == 60.0
     assert write_policy(TRACKERS[0], Recording.BALANCED) == WritePolicy(
         distance=10.0, heartbeat=900.0
     )

@@ -68,8 +68,10 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     cell_volts("cell_max", "highest_cell_voltage"),
     cell_volts("cell_average", "average_cell_voltage"),
     cell_volts("cell_delta", "cell_voltage_delta"),
-    sensor("cell_min_index", "lowest_cell", diagnostic=True, state_class=None),
-    sensor("cell_max_index", "highest_cell", diagnostic=True, state_class=None),
+    # which cell is lowest (highest) flips between cells within the voltage noise: written once
+    # it has held a minute (balanced)
+    sensor("cell_min_index", "lowest_cell", diagnostic=True, state_class=None, write_settle=60),
+    sensor("cell_max_index", "highest_cell", diagnostic=True, state_class=None, write_settle=60),
     sensor("cell_count", "cell_count", diagnostic=True, state_class=None),
     energy("charged_energy", "charged_energy", precision=3),
     energy("discharged_energy", "discharged_energy", precision=3),
