@@ -195,18 +195,27 @@ async def run_day(day: Day, config_dir: Path, db_url: str, frozen: Any) -> dict[
         coordinators = {variant: entry.runtime_data.devices for variant, entry in entries.items()}
         step = 0.5 if day.name.startswith("BMV") else 1.0
         now = -30.0
+        # each push happens a microsecond after the one before it (and after the tick's
+        # timers), as on a real clock: under a frozen clock two writes of one entity in one
+        # tick (a counter's period-end flush, then a push in the closing window) would share
+        # their last_updated, and the recorder orders such a tie as it likes (PostgreSQL and
+        # SQLite differently), so a period's start state could be the older of the two
+        pushed = 0  # microseconds the clock moved since the tick
 
         async def advance(to: float) -> None:
-            nonlocal now
+            nonlocal now, pushed
             while now + step <= to + 1e-9:
                 now += step
-                frozen.tick(timedelta(seconds=step))
+                frozen.tick(timedelta(seconds=step, microseconds=-pushed))
+                pushed = 0
                 _fire_time_changed(hass)
                 await hass.async_block_till_done()
 
         started = _wall()
         for t, device, changes in day.updates():
             await advance(t)
+            frozen.tick(timedelta(microseconds=1))
+            pushed += 1
             for variant, *_ in VARIANTS:
                 values = data[variant][device]
                 values.update(changes)
