@@ -47,7 +47,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 import custom_components.victron_venus as integration
 from custom_components.victron_venus.const import DOMAIN, EntryType, Recording
-from custom_components.victron_venus.descriptions import jbd as jbd_rows, vedirect as ve_rows
+from custom_components.victron_venus.descriptions import (
+    jbd as jbd_rows,
+    vedirect as ve_rows,
+    venus as venus_rows,
+)
 from custom_components.victron_venus.entity import (
     MOVING_SILENCE,
     DeviceCoordinator,
@@ -624,6 +628,8 @@ def _row(rows: Sequence[VictronEntityDescription], key: str) -> VictronEntityDes
         (ve_rows.SENSORS, "CE", -65.0, 0.2),  # Ah: 2 steps of 0.1 Ah
         (jbd_rows.SENSORS, "cell_voltage_1", 3.3, 0.0033),  # 0.1 % of a cell (2 steps: 2 mV)
         (jbd_rows.SENSORS, "soc", 50.0, 1.0),  # 1 % as displayed
+        (ve_rows.SENSORS, "H21", 300.0, 1.0),  # a day's maximum: every displayed step
+        (venus_rows.SOLAR_SENSORS, "History/Daily/0/MaxPower", 300.0, 1.0),
     ],
 )
 def test_balanced_thresholds_of_real_rows(

@@ -123,7 +123,8 @@ SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     energy("H19", "yield_total"),
     energy("H20", "yield_today", monotonic=False),  # resets every day
     energy("H22", "yield_yesterday", counter=False),
-    watts("H21", "max_power_today", diagnostic=True),
+    # a day's maximum only rises, in real steps (never noise): every displayed step is written
+    watts("H21", "max_power_today", diagnostic=True, write_threshold=1, write_relative=0),
     watts("H23", "max_power_yesterday", diagnostic=True, state_class=None),
     # BMV history
     amp_hours("H1", "deepest_discharge", diagnostic=True),

@@ -253,9 +253,11 @@ def _sensor(
     value_fn: Callable[..., Any] | None = None,
     placeholders: Mapping[str, str] | None = None,
     suggested_unit: str | None = None,
+    **kwargs: Any,
 ) -> VictronSensorEntityDescription:
     """A GX sensor row: `common.sensor` with the value read as a cleaned number by default;
-    `suggested_unit` is the unit Home Assistant shows it in (the state machine converts)."""
+    `suggested_unit` is the unit Home Assistant shows it in (the state machine converts); other
+    keywords go to the description (`write_threshold` ...)."""
     return sensor(
         key,
         translation_key,
@@ -268,6 +270,7 @@ def _sensor(
         translation_placeholders=placeholders,
         value_fn=value_fn or _number(key),
         suggested_unit_of_measurement=suggested_unit,
+        **kwargs,
     )
 
 
@@ -657,7 +660,14 @@ SOLAR_SENSORS: tuple[VictronSensorEntityDescription, ...] = (
     _kwh("Yield/System", "system_yield", diagnostic=True),
     _kwh("History/Daily/0/Yield", "yield_today", resets=True),
     _kwh("History/Daily/1/Yield", "yield_yesterday", counter=False),
-    _watts("History/Daily/0/MaxPower", "max_power_today", diagnostic=True),
+    # a day's maximum only rises, in real steps (never noise): every displayed step is written
+    _watts(
+        "History/Daily/0/MaxPower",
+        "max_power_today",
+        diagnostic=True,
+        write_threshold=1,
+        write_relative=0,
+    ),
     _watts("History/Daily/1/MaxPower", "max_power_yesterday", diagnostic=True, state_class=None),
     _enum("State", "device_state", ve.CS_STATES),
     _enum("MppOperationMode", "tracker_mode", ve.MPPT_MODES),
