@@ -132,7 +132,7 @@ def test_demo_user_logs_in_and_sees_the_integrations_page(
     develop_twice: Twice, socket_enabled: None
 ) -> None:
     """The real frontend in Chromium: log in as demo/victron, the sidebar and our card render."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
     base = f"http://127.0.0.1:{develop_twice.port}"
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +154,20 @@ def test_demo_user_logs_in_and_sees_the_integrations_page(
             page.goto(base + "/config/integrations/dashboard")
             page.locator("#ha-launch-screen").wait_for(state="detached")
             card = page.locator('ha-integration-card[data-domain="victron_venus"]')
-            card.wait_for()
+            try:
+                card.wait_for()
+            except PlaywrightTimeoutError:
+                # seen once in about a dozen CI runs, right after the rerun started, with
+                # nothing in Home Assistant's log (cause not found): keep what the page showed
+                # (screenshot, URL, the cards it had), then load the page once more
+                page.screenshot(path=SCREENSHOT.with_name("integrations-first-try.png"))
+                print(
+                    f"no card of ours after 60 s at {page.url}; integration cards on the "
+                    f"page: {page.locator('ha-integration-card').count()}; reloading once"
+                )
+                page.reload()
+                page.locator("#ha-launch-screen").wait_for(state="detached")
+                card.wait_for()
             # the card counts exactly the devices the registry holds for our entries
             card.get_by_text(f"{_our_devices(develop_twice.root / 'config')} devices").wait_for()
             page.screenshot(path=SCREENSHOT)
