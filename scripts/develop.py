@@ -936,6 +936,8 @@ MOTOR_POWER = "system/0/MotorDrive/Power"
 MOTOR_A, MOTOR_K, HULL_SPEED_KN = 4.61, 8.45, 7.5
 #: the entity the GX's MotorDrive/Power becomes (the logbook's power)
 MOTOR_ENTITY = "sensor.ekrano_gx_motor_drive_power"
+#: seconds the Logbook's setup waits for MOTOR_ENTITY once the GPS has a position
+POWER_WAIT_S = 60
 KNOT = 1852.0 / 3600.0
 
 
@@ -979,13 +981,22 @@ async def add_logbook(client: HomeAssistantClient, check: bool, timeout: float) 
     deadline = time.monotonic() + timeout
     tracker = speed = None
     rows: list[list[str]] = []
+    located = None  # when the tracker first had a position
     while time.monotonic() < deadline:
         rows = await client.entity_rows()
         gps = {row[1]: row[2] for row in rows if row[0] == GPS_DEVICE}
         tracker = next((e for e, s in gps.items() if e.startswith("device_tracker.")), None)
         speed = next((e for e in gps if e.startswith("sensor.") and e.endswith("_speed")), None)
         if tracker and speed and gps[tracker] not in ("unavailable", "unknown"):
-            break
+            # the GX's entities appear as its topics arrive: the motor's power (the logbook's
+            # propulsion power) may come a little after the position; without it the logbook
+            # has no propulsion energy and no efficiency curve
+            located = located or time.monotonic()
+            if any(row[1] == MOTOR_ENTITY for row in rows):
+                break
+            if time.monotonic() - located >= POWER_WAIT_S:
+                log(f"Logbook without propulsion power: no {MOTOR_ENTITY} after {POWER_WAIT_S} s")
+                break
         await asyncio.sleep(1)
     else:
         raise TimeoutError(f"the GX GPS has no position after {timeout:.0f} s")
