@@ -345,9 +345,9 @@ reports no accuracy; a GPS fix is good to a few metres)."""
 MOVING_SILENCE: Final = 0.0
 """Seconds: a position that has moved at least its distance from the written one is written at
 least this often (0: at every write interval), so a boat that moves is seen moving by whatever
-follows its tracker. At 30 s the Logbook's trips began up to 30 s late while their distance
-counted from the rest point (a trip's average speed 7.8 kn early on, sailing 5.7 kn), so a
-moving boat's position is written as before; the policy saves the jitter of a boat at rest."""
+follows its tracker. At 30 s a Logbook trip's average speed was 7.8 kn early on, sailing
+5.7 kn (not traced), so a moving boat's position is written as before; the policy saves the
+jitter of a boat at rest."""
 
 RECKON_MIN_SECONDS: Final = 1.0
 """Two written positions closer in time than this give no course and speed (a fix's jitter
