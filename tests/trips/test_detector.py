@@ -176,6 +176,28 @@ def test_nmea_helper(plaka: list[Sample]) -> None:
     assert stats.bad_checksum == 2
 
 
+@pytest.mark.parametrize("every", [1, 15], ids=["a fix every 2 s", "a fix every 30 s"])
+def test_an_open_trips_time_runs_as_far_as_its_distance(plaka: list[Sample], every: int) -> None:
+    """The legs a bucket folds into the trip end at the next bucket's first fix; the trip's time
+    ends there too. Ended at the bucket's last fix, a GPS that gives a fix every 30 s (a device
+    tracker, or our own balanced policy) put one leg's distance into a time 30 s short: plaka's
+    first 4 minutes averaged 6.67 kn over ground, sailing 5.75 kn."""
+    fixes = [s for s in plaka[::every] if s.time <= plaka[0].time + timedelta(minutes=4)]
+    det = TripDetector()
+    det.feed(fixes)
+    trip = det.trip
+    assert trip is not None and trip.start == plaka[0].time
+    # past the last folded fix (the track's last point), to the next fix: 30 s apart, each fix
+    # is a bucket of its own, and the newest one opened the open bucket
+    assert trip.last_time > trip.track[-1].time
+    assert trip.last_time in {s.time for s in fixes}
+    if every == 15:
+        assert trip.last_time == fixes[-1].time
+    sog = [s.speed for s in plaka if trip.start <= s.time < trip.last_time]
+    mean_kn = sum(sog) / len(sog) / KNOT  # type: ignore[arg-type]
+    assert trip.avg_speed_kn == pytest.approx(mean_kn, rel=0.02)
+
+
 def test_plaka_one_trip_with_a_stop(
     plaka: list[Sample], plaka_rest: tuple[datetime, datetime]
 ) -> None:

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import math
 from typing import Any
 
@@ -582,17 +582,34 @@ class TripDetector(DetectorState):
         last = len(win) - 1
         for i in range(k, last + 1):
             # a bucket's legs run to the next bucket's start (the open bucket's for the newest)
-            self._accumulate(trip, win[i], win[i + 1].t0 if i < last else self._bucket.t0, events)
+            if i < last:
+                self._accumulate(trip, win[i], win[i + 1].t0, win[i + 1].t0_dt, events)
+            else:
+                self._accumulate(trip, win[i], self._bucket.t0, self._bucket.t0dt, events)
 
-    def _accumulate(self, trip: Trip, b: Bucket, t_next: float, events: list[Event]) -> None:
+    def _accumulate(
+        self,
+        trip: Trip,
+        b: Bucket,
+        t_next: float,
+        t_next_dt: datetime | None,
+        events: list[Event],
+    ) -> None:
         """Fold a bucket of the moving leg into the trip: integrals, track, efficiency.
 
-        `t_next` is where the bucket's legs end (the start of the next bucket): a moving bucket
-        moves the trip's last movement there, or `segment_gap_s` past its last fix when the next
-        fix came after a gap (its integrals count no more either)."""
-        point = trip.fold(b, self._coslat, self.config.max_track_points)
+        `t_next` (`t_next_dt`) is where the bucket's legs end (the start of the next bucket), or
+        `segment_gap_s` past its last fix when the next fix came after a gap (its integrals count
+        no more either): the trip's time runs to there, as its distance does (with a fix every
+        30 s, ending the time at the bucket's last fix put one leg's distance into a time 30 s
+        short), and a moving bucket moves the trip's last movement there."""
+        end = min(t_next, b.tl + self._seg_gap)
+        if t_next_dt is None or end < t_next:
+            until = b.tl_dt + timedelta(seconds=end - b.tl)
+        else:
+            until = t_next_dt
+        point = trip.fold(b, self._coslat, self.config.max_track_points, until)
         if b.speed is None or b.speed > self._v_stop:
-            self._last_move_t = min(t_next, b.tl + self._seg_gap)
+            self._last_move_t = end
         if self._announced:
             events.append(TrackPointAdded(trip, point))
         self._steady_sample(trip)
@@ -635,7 +652,7 @@ class TripDetector(DetectorState):
         """Under way: fold the bucket in, announce, then the stop rules."""
         trip = self._trip
         assert trip is not None
-        self._accumulate(trip, b, self._bucket.t0, events)
+        self._accumulate(trip, b, self._bucket.t0, self._bucket.t0dt, events)
         self._check_announce(events)
         if self._alarm:
             self._pause(self._alarm_t, self._alarm_dt, True, events)

@@ -350,7 +350,7 @@ class Trip:
     start: datetime
     start_latitude: float
     start_longitude: float
-    last_time: datetime
+    last_time: datetime  # where the folded legs end (the next fix after the last folded bucket)
     end: datetime | None = None
     end_latitude: float | None = None
     end_longitude: float | None = None
@@ -448,11 +448,15 @@ class Trip:
         return out
 
     # -- what the detector does to a trip ----------------------------------------------------
-    def fold(self, b: Bucket, coslat: float, max_points: int) -> TrackPoint:
-        """Add a bucket of the moving leg: its integrals, top speed, engine data and last fix time,
-        and its last fix to the track, which is returned. The point starts a new segment after a
-        gap; without a course of its own it takes the course from the previous point when the boat
-        moved >= 5 m (`local_m` with `coslat`). The track is then kept within `max_points`."""
+    def fold(
+        self, b: Bucket, coslat: float, max_points: int, until: datetime | None = None
+    ) -> TrackPoint:
+        """Add a bucket of the moving leg: its integrals, top speed and engine data, and its last
+        fix to the track, which is returned. The trip's time runs to `until`, where the bucket's
+        legs end (the next bucket's first fix; default: the bucket's last fix). The point starts
+        a new segment after a gap; without a course of its own it takes the course from the
+        previous point when the boat moved >= 5 m (`local_m` with `coslat`). The track is then
+        kept within `max_points`."""
         self.distance_m += b.dist
         self.log_m += b.log
         self.energy_j += b.energy
@@ -462,7 +466,7 @@ class Trip:
         self.max_speed = max(self.max_speed, b.max_speed)
         if b.engine is not None:
             self.engine_seen = True
-        self.last_time = b.tl_dt
+        self.last_time = b.tl_dt if until is None else until
         track = self.track
         last = track[-1] if track else None
         if b.gap and last is not None:
