@@ -19,7 +19,9 @@ threads: the event loop, the recorder, paho's network thread), its RSS (VmRSS) a
 the entities the entry created (registry entries; enabled; with a state). Per-hour figures are
 the measured window scaled to an hour. All processes run at once on the same stream.
 
-Run: ``.venv/bin/python -m scripts.benchmarks.peer [--seconds 600] [--warmup 90]``.
+Run: ``.venv/bin/python -m scripts.benchmarks.peer [--seconds 600] [--warmup 90]``; with
+PEER_PROFILE=PATH each child also writes a cProfile of its event loop's thread over the measured
+window to PATH.KIND.
 """
 
 from __future__ import annotations
@@ -53,6 +55,22 @@ def cpu_seconds() -> float:
     """User + system CPU seconds of this process (all threads)."""
     fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu() -> dict[str, float]:
+    """User + system CPU seconds per thread of this process, by thread name (/proc/self/task;
+    threads of one name summed)."""
+    seconds: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        seconds[name] = seconds.get(name, 0.0) + cpu
+    return seconds
 
 
 def rss_mib() -> float:
@@ -142,9 +160,23 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
 
         await instance.async_block_till_done()
         before = await instance.async_add_executor_job(measure)
+        profile_to = os.environ.get("PEER_PROFILE")  # cProfile of the event loop's thread
+        profiler = None
+        if profile_to:
+            import cProfile
+
+            profiler = cProfile.Profile()
+        threads0 = thread_cpu()
         cpu0, t0 = cpu_seconds(), time.monotonic()
+        if profiler is not None:
+            profiler.enable()
         await asyncio.sleep(args.seconds)
+        if profiler is not None:
+            profiler.disable()
         cpu1, t1 = cpu_seconds(), time.monotonic()
+        threads1 = thread_cpu()
+        if profiler is not None:
+            profiler.dump_stats(f"{profile_to}.{args.child}")
         await instance.async_block_till_done()
         after = await instance.async_add_executor_job(measure)
         registry = er.async_get(hass)
@@ -158,6 +190,10 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
             "bytes": after["bytes"] - before["bytes"],
             "db_bytes": after["bytes"],
             "cpu": cpu1 - cpu0,
+            "threads": {
+                name: round(threads1[name] - threads0.get(name, 0.0), 2)
+                for name in sorted(threads1, key=lambda n: threads0.get(n, 0.0) - threads1[n])
+            },
             "rss": rss_mib(),
             "entities": len(entities),
             "enabled": sum(1 for e in entities if e.disabled_by is None),
@@ -314,6 +350,9 @@ def main(argv: list[str] | None = None) -> None:
         "measured after the warm-up, each in its own Home Assistant, SQLite, all at once)\n"
     )
     print(table(HEADER, peer_rows(results)))
+    for r in results:  # where the CPU went
+        busiest = ", ".join(f"{n} {s:.2f}" for n, s in list(r.get("threads", {}).items())[:5])
+        print(f"  CPU s by thread, {KINDS[r['kind']]}: {busiest}", file=sys.stderr)
 
 
 if __name__ == "__main__":
