@@ -254,9 +254,11 @@ class WritePolicy:
     difference of successive readings); `span`: at least this part of the value's range over the
     last hour (so a quantity that moves far moves in fewer, larger steps: its hourly mean stays
     within half of it). `area_span`: seconds; the area limit is at most this many seconds of
-    the value's range (but not below the threshold without its noise part x `area`), so a value
-    whose noise raised its threshold above its range (one that flips between two levels) still
-    has its hourly mean within about 2 x area_span / 3600 of its range (0: no such limit).
+    the value's range in this hour so far (but not below the threshold without its noise and
+    range parts x `area`), so a value whose noise raised its threshold above its range (one that
+    flips between two levels, or the last hour's range: a calm hour after a dawn ramp) still
+    has its hourly mean within about 2 x area_span / 3600 of the hour's range (0: no such
+    limit). Hours are the wall clock's, as the statistics' are.
     """
 
     threshold: float = 0.0
@@ -330,9 +332,9 @@ AREA: Final[dict[Recording, float]] = {Recording.BALANCED: 60.0, Recording.LEAN:
 """Seconds of one threshold's difference after which a value is written, per policy."""
 
 AREA_SPAN: Final[dict[Recording, float]] = {Recording.BALANCED: 9.0, Recording.LEAN: 45.0}
-"""The area limit is at most this many seconds of the value's range (0.25 % of it for an hour, in
-balanced), per policy: a noisy value's carried area stays within it either way, so its hourly
-mean within 0.5 %."""
+"""The area limit is at most this many seconds of the value's range in this hour so far (0.25 % of
+it for an hour, in balanced), per policy: a noisy value's carried area stays within it either way,
+so its hourly mean within 0.5 % of the hour's range."""
 
 AREA_FALLBACK: Final = 2.0
 """An area write waits for a reading beyond the interval's mean (so the written values straddle
@@ -543,8 +545,8 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         #: time-integral of its difference from the written values since the noise began.
         self._carry = 0.0
         #: Running noise (mean absolute difference of successive numeric readings) and the
-        #: value's range: lowest and highest in the current hour (loop time), the previous
-        #: hour's range.
+        #: value's range: lowest and highest in the current hour (of the wall clock, as the
+        #: statistics' hours are; the loop's clock counts from boot), the previous hour's range.
         self._noise = 0.0
         self._drift = 0.0  # running mean of the signed differences (a ramp's step)
         self._gap = 0.0  # running mean time between readings (s)
@@ -744,7 +746,8 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
                 if self._read_at:
                     self._gap += (now - self._read_at - self._gap) * NOISE_WEIGHT
             self._read_at = now
-            hour = int(now // 3600)
+            # the statistics' hours: the wall clock's (the loop's clock counts from boot)
+            hour = int(time.time() // 3600)
             if hour != self._hour:
                 if self._hour >= 0:
                     self._last_span = self._high - self._low if hour == self._hour + 1 else 0.0
@@ -800,8 +803,10 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
                 self._schedule(due)
             return
         # the range: this hour's so far, or the last hour's, fading as this hour passes (a
-        # value that slows down gets steps in proportion to its new pace by the hour's end)
-        span = max(self._last_span * (1.0 - (now % 3600.0) / 3600.0), self._high - self._low)
+        # value that slows down gets steps in proportion to its new pace by the hour's end);
+        # hours of the wall clock, as the statistics' are
+        fade = 1.0 - (time.time() % 3600.0) / 3600.0
+        span = max(self._last_span * fade, self._high - self._low)
         still_at = self._changed_at + max(STILL_SECONDS, STILL_READINGS * self._gap)
         noise = self._noise if now < still_at else 0.0
         threshold = policy.threshold_at(written[1], noise, span) * _TOLERANCE
@@ -822,8 +827,14 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
             return
         error = self._area + self._carry if noisy else self._area
         limit = threshold * policy.area
-        if policy.area_span > 0 and span > 0:
-            limit = min(limit, max(plain * policy.area, policy.area_span * span))
+        if policy.area_span > 0:  # this hour's range so far: the hour's mean is judged by it
+            limit = min(
+                limit,
+                max(
+                    policy.threshold_at(written[1]) * policy.area,
+                    policy.area_span * (self._high - self._low),
+                ),
+            )
         if abs(error) <= _SETTLED * limit:  # paid back (a carried area cancelled, in floats)
             error = 0.0
         balanced = self._beyond_mean(value, written[1], now, error)
