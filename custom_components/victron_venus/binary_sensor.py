@@ -36,6 +36,7 @@ class VictronBinarySensor(VictronEntity, BinarySensorEntity):
     """A binary sensor row of a description table (ON/OFF fields, alarms, problems)."""
 
     entity_description: VictronBinarySensorEntityDescription
+    notify_by_reads = True
 
     def _coerce(self, value: Any) -> Any:
         """A bool, or a finite number as a bool (0 = off); text, containers, non-finite or

@@ -20,7 +20,7 @@ which changes are written at all; entity.py's write policy decides per quantity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import timedelta
 import logging
 import time
@@ -48,6 +48,64 @@ _LOGGER = logging.getLogger(__package__)
 
 type DeviceData = Mapping[str, Any]
 """A device's latest values: value key (a protocol label such as "V", a D-Bus path) -> value."""
+
+
+class DataReads(Mapping[str, Any]):
+    """A device's data as one entity's functions see it, noting the keys they read.
+
+    An entity evaluates its row through it (`track` before each evaluation); `read` is then the
+    set of keys that evaluation read (`get`, `[]`, `in`; a missing key too), or None when it
+    looked at the whole mapping (iteration, `len`) or has not been evaluated yet. Its value
+    depends on nothing else (a row's functions depend on the data alone), so until one of those
+    keys changes it would evaluate the same: a push that names its changed keys
+    (`DeviceCoordinator.async_push(changed=...)`) skips it. The keys read are those of the
+    latest evaluation: a function that reads a key only under a condition reads the condition's
+    keys first, and a change of those evaluates it again.
+    """
+
+    __slots__ = ("data", "read")
+
+    def __init__(self) -> None:
+        """Nothing read yet: notified of every push."""
+        self.data: DeviceData = {}
+        self.read: set[str] | None = None
+
+    def track(self, data: DeviceData) -> DataReads:
+        """Start an evaluation over `data`: forget the keys read before; returns itself."""
+        self.data = data
+        self.read = set()
+        return self
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """`data.get(key, default)`, noted."""
+        read = self.read
+        if read is not None:
+            read.add(key)
+        return self.data.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        """`data[key]`, noted (a missing key too)."""
+        read = self.read
+        if read is not None:
+            read.add(key)
+        return self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        """`key in data`, noted."""
+        read = self.read
+        if read is not None and type(key) is str:
+            read.add(key)
+        return key in self.data
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterating the data reads all of it (and whatever keys come)."""
+        self.read = None
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        """The number of keys depends on all of them."""
+        self.read = None
+        return len(self.data)
 
 
 class EntrySource(Protocol):
@@ -180,25 +238,60 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceData]):
         self.decreases_refused = 0
         #: Whether the coordinator logged the current loss (then it logs the return too).
         self._loss_logged = False
+        #: The keys received of the push being notified (None: notify every listener).
+        self._changed: Collection[str] | None = None
 
     @callback
-    def async_push(self, data: DeviceData) -> None:
+    def async_push(self, data: DeviceData, changed: Collection[str] | None = None) -> None:
         """Take the device's latest values (a verified record) and notify its entities.
 
         `data` may be a new mapping or the same one edited in place; either way a change of its
         key set bumps `keys_version` (one set comparison per push, at C speed: about 1 µs for
         100 keys). The device becomes available (a logged loss is followed by one "back" line).
+        `changed`: the keys received since the last push, when the source knows them (the GX
+        publishes a path when it changes); an entity that read none of them in its last
+        evaluation (`DataReads`) is not notified. Every listener is notified when it is None,
+        when the key set changed, and when the device was unavailable.
         """
         keys = data.keys()
         if len(keys) != len(self._keys) or keys != self._keys:
             self._keys = frozenset(keys)
             self.keys_version += 1
+            changed = None
+        if not self.last_update_success:
+            changed = None
         self.updates += 1
         self.last_seen = time.monotonic()
         if self._loss_logged:
             self._loss_logged = False
             self.logger.info("%s: data is back, entities available again", self.name)
-        self.async_set_updated_data(data)
+        self._changed = changed
+        try:
+            self.async_set_updated_data(data)
+        finally:
+            self._changed = None
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Notify the listeners; during a push that names its changed keys, only those whose
+        context is not a `DataReads` that read none of them."""
+        changed = self._changed
+        if changed is None:
+            super().async_update_listeners()
+            return
+        for update_callback, context in list(self._listeners.values()):
+            if (
+                type(context) is DataReads
+                and context.read is not None
+                and context.read.isdisjoint(changed)
+            ):
+                continue
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
+                )
 
     @callback
     def async_mark_unavailable(self, reason: str | None = None) -> None:

@@ -41,6 +41,7 @@ class VictronTracker(VictronEntity, TrackerEntity):
     """A GPS position from a tracker row of a description table."""
 
     entity_description: VictronTrackerEntityDescription
+    notify_by_reads = True
     _attr_source_type = SourceType.GPS
 
     @property

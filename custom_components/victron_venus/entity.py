@@ -93,7 +93,7 @@ from decimal import Decimal
 import logging
 import math
 import time
-from typing import Any, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.device_tracker.entity import TrackerEntityDescription
@@ -110,6 +110,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, STATISTICS_PERIOD, Recording
 from .coordinator import (
+    DataReads,
     DeviceCoordinator as DeviceCoordinator,  # noqa: PLC0414  (re-exported: see below)
     DeviceData as DeviceData,  # noqa: PLC0414
     VictronConfigEntry,
@@ -511,12 +512,18 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
 
     _attr_has_entity_name = True
     entity_description: VictronEntityDescription
+    #: Whether a push that names its changed keys notifies this entity only when one of them is
+    #: a key its row read (`DataReads`): entities whose state is their row's value and attributes
+    #: alone (sensors, binary sensors, trackers; not the control entities, which read limits).
+    notify_by_reads: ClassVar[bool] = False
 
     def __init__(
         self, coordinator: DeviceCoordinator, description: VictronEntityDescription
     ) -> None:
         """Create the entity for one row of a description table (its value is read when added)."""
-        super().__init__(coordinator)
+        #: The device's data as the row's functions see it: the keys they read.
+        self._reads = DataReads()
+        super().__init__(coordinator, self._reads if self.notify_by_reads else None)
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.identifier}_{description.key}"
         self._attr_device_info = coordinator.device_info
@@ -617,7 +624,7 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
     def _evaluate(self) -> Any:
         """The value to show for the coordinator's data: read, coerced, floored (counters)."""
         try:
-            value = self._coerce(self._value_fn(self.coordinator.data))
+            value = self._coerce(self._value_fn(self._reads.track(self.coordinator.data)))
         except Exception as err:  # a bad value never escapes the write path
             self._bad(f"{type(err).__name__} while reading it")
             return None
@@ -629,11 +636,12 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         return value
 
     def _evaluate_attrs(self) -> Mapping[str, Any] | None:
-        """The state attributes for the coordinator's data: a JSON-safe mapping or None."""
+        """The state attributes for the coordinator's data: a JSON-safe mapping or None. Called
+        right after `_evaluate` (the keys it reads join those the value read)."""
         if self._attrs_fn is None:
             return None
         try:
-            attrs = self._attrs_fn(self.coordinator.data)
+            attrs = self._attrs_fn(self._reads)
             if attrs is None or attrs == self._attrs:
                 return self._attrs if attrs is not None else None
             if not isinstance(attrs, Mapping):

@@ -73,6 +73,7 @@ class VictronSensor(VictronEntity, SensorEntity):
     """A sensor row of a description table."""
 
     entity_description: VictronSensorEntityDescription
+    notify_by_reads = True
 
     def __init__(
         self, coordinator: DeviceCoordinator, description: VictronSensorEntityDescription

@@ -34,7 +34,11 @@ from custom_components.victron_venus.const import (
     DOMAIN,
     EntryType,
 )
-from custom_components.victron_venus.coordinator import DeviceCoordinator, write_interval_of
+from custom_components.victron_venus.coordinator import (
+    DataReads,
+    DeviceCoordinator,
+    write_interval_of,
+)
 from custom_components.victron_venus.sources.base import Source
 from custom_components.victron_venus.trips.settings import default_options
 
@@ -267,6 +271,75 @@ async def test_a_push_goes_through_async_set_updated_data(
     assert coordinator.data is data
     assert calls == [True]
     assert (coordinator.updates, coordinator.keys_version) == (1, 1)
+
+
+def _listener(
+    coordinator: DeviceCoordinator, value_fn: Callable[[Any], Any]
+) -> tuple[DataReads, list[Any]]:
+    """A listener as an entity registers it: it evaluates `value_fn` through its DataReads (the
+    context), and records each value it saw."""
+    reads = DataReads()
+    seen: list[Any] = []
+    coordinator.async_add_listener(
+        lambda: seen.append(value_fn(reads.track(coordinator.data))), reads
+    )
+    return reads, seen
+
+
+async def test_a_push_that_names_its_keys_notifies_who_read_them(hass: HomeAssistant) -> None:
+    """A push that names the keys received notifies a listener whose last evaluation read one of
+    them, and every listener without a DataReads context; every listener when it names none,
+    when the key set changed, and when the device was unavailable."""
+    coordinator = _coordinator(hass)
+    data = {"V": 12.5, "I": 1.0, "Fix": 0, "Lat": 60.1}
+    volts, seen_v = _listener(coordinator, lambda d: d.get("V"))
+    # a position: its latitude read only with a fix (the condition's key is read first)
+    position, seen_p = _listener(coordinator, lambda d: d["Lat"] if d.get("Fix") else None)
+    plain: list[bool] = []
+    coordinator.async_add_listener(lambda: plain.append(True))
+    coordinator.async_push(data)  # the first push: everyone
+    assert (seen_v, seen_p, len(plain)) == ([12.5], [None], 1)
+    assert volts.read == {"V"} and position.read == {"Fix"}
+
+    data["I"] = 2.0
+    coordinator.async_push(data, {"I"})  # nobody read I
+    assert (seen_v, seen_p, len(plain)) == ([12.5], [None], 2)
+    data["V"] = 12.6
+    coordinator.async_push(data, {"V", "I"})
+    assert (seen_v, seen_p, len(plain)) == ([12.5, 12.6], [None], 3)
+    data["Lat"] = 60.2
+    coordinator.async_push(data, {"Lat"})  # without a fix the position did not read it
+    assert seen_p == [None]
+    data["Fix"] = 1
+    coordinator.async_push(data, {"Fix"})
+    assert seen_p == [None, 60.2] and position.read == {"Fix", "Lat"}
+    data["Lat"] = 60.3
+    coordinator.async_push(data, {"Lat"})
+    assert seen_p == [None, 60.2, 60.3]
+
+    coordinator.async_push(data)  # no keys named: everyone
+    assert (len(seen_v), len(seen_p), len(plain)) == (3, 4, 7)
+    coordinator.async_push({**data, "New": 1}, {"New"})  # the key set changed: everyone
+    assert (len(seen_v), len(seen_p), len(plain)) == (4, 5, 8)
+    coordinator.async_mark_unavailable()  # everyone, unavailable
+    assert (len(seen_v), len(seen_p), len(plain)) == (5, 6, 9)
+    coordinator.async_push({**data, "New": 1}, {"I"})  # back: everyone, though only I came
+    assert (len(seen_v), len(seen_p), len(plain)) == (6, 7, 10)
+
+
+async def test_a_function_that_looks_at_all_the_data_is_always_notified(
+    hass: HomeAssistant,
+) -> None:
+    """Iterating the data or asking its length reads all of it: such a listener is notified of
+    every push."""
+    coordinator = _coordinator(hass)
+    data = {"V": 12.5, "I": 1.0}
+    counted, seen_n = _listener(coordinator, len)
+    listed, seen_k = _listener(coordinator, lambda d: sorted(d.items()))
+    coordinator.async_push(data)
+    assert counted.read is None and listed.read is None
+    coordinator.async_push(data, {"I"})
+    assert len(seen_n) == len(seen_k) == 2
 
 
 def _lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:

@@ -7,6 +7,7 @@ a new service, malformed payloads, reauth at runtime, pinned TLS, options, diagn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 from typing import Any
 
@@ -28,6 +29,7 @@ from custom_components.victron_venus.const import (
     DOMAIN,
     Recording,
 )
+from custom_components.victron_venus.coordinator import DataReads
 from custom_components.victron_venus.descriptions.venus import SERVICE_TYPES
 from custom_components.victron_venus.sources import venus as venus_source
 from custom_components.victron_venus.transport.mqtt import (
@@ -547,6 +549,36 @@ async def test_write_interval_limits_writes(
     await wait_for(lambda: len(writes) == 2, timeout=10, what="the interval's write")
     assert writes == ["13.0", "13.19"]
     unsub()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_message_updates_the_entities_that_read_its_path(
+    hass: HomeAssistant, fast: None, broker: MosquittoBroker, gx: GxSimulator
+) -> None:
+    """The GX publishes a path when it changes: a push names the paths received, and of the
+    device's sensors only those whose row read one of them are evaluated (the others' values
+    cannot have changed); listeners of other kinds hear every push. The state still follows."""
+    entry = await setup_entry(
+        hass, broker, options={CONF_WRITE_INTERVAL: 5, CONF_RECORDING: Recording.DETAILED}
+    )
+    await _live(hass, entry)
+    coordinator = entry.runtime_data.devices[f"{PORTAL}_battery_275"]
+    heard: dict[int, int] = {}
+    reads: dict[int, set[str] | None] = {}
+    for number, (update, context) in list(coordinator._listeners.items()):
+
+        def counted(update: Callable[[], None] = update, number: int = number) -> None:
+            heard[number] = heard.get(number, 0) + 1
+            update()
+
+        coordinator._listeners[number] = (counted, context)
+        reads[number] = context.read if isinstance(context, DataReads) else None
+    voltage_readers = {n for n, read in reads.items() if read and "Dc/0/Voltage" in read}
+    others = {n for n, read in reads.items() if read is None}
+    assert voltage_readers and len(reads) > len(voltage_readers) + len(others) + 10
+    gx.set_value("battery/275/Dc/0/Voltage", 12.34)
+    await wait_for(lambda: _number(hass, "battery/275", "Dc/0/Voltage") == 12.34)
+    assert set(heard) == voltage_readers | others
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -843,6 +843,7 @@ class VenusSession[C]:
                     return self._limit(LIMIT_DATA)
                 if known is None:
                     appeared = ServiceAppeared(service)
+            service.received.add(path)
             if message.max_value is not None or message.min_value is not None:
                 service.limits[path] = (message.min_value, message.max_value)  # a settings item
             if self._echo is not None:  # a full publish is on its way: note what it has

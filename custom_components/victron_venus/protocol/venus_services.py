@@ -124,6 +124,7 @@ class Service[C]:
         "large",
         "limits",
         "nulls",
+        "received",
         "removed",
         "seen",
         "service_type",
@@ -141,12 +142,20 @@ class Service[C]:
         #: path -> (min, max) the GX published with the value (settings items: {"min", "max"})
         self.limits: dict[str, tuple[Any, Any]] = {}
         self.fresh: set[str] = set()  # paths seen since our last full-publish request
+        #: paths received since the owner last took them (`take_received`)
+        self.received: set[str] = set()
         self.coordinator: C | None = None
         self.dirty = False  # changed since the owner last took the changed services
         self.identity_changed = False  # a name, model, serial or firmware path changed
         self.removed = False
         self.seen = 0  # the latest full-publish epoch in which a message arrived
         self.first_seen = now
+
+    def take_received(self) -> set[str]:
+        """The paths a message arrived for since the last call (a value, the same value again,
+        or null): the owner's push names them, so that only what depends on them is updated."""
+        received, self.received = self.received, set()
+        return received
 
     def __repr__(self) -> str:
         """``Service('battery', 275)``."""

@@ -296,7 +296,7 @@ class VenusSource(VenusDevices):
             try:
                 if service.identity_changed:
                     self._update_identity(service, coordinator)
-                coordinator.async_push(service.data)
+                coordinator.async_push(service.data, service.take_received())
             except Exception:  # an entity's error must not stop the other devices
                 self.push_errors += 1
                 if self.push_errors == 1:
