@@ -60,6 +60,9 @@ class Day:
     updates: Any  # Callable[[], Iterator[tuple[float, str, dict[str, Any]]]]
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: whether each push names the keys it changed, as the source does (the GX's publishes
+    #: are per path; VE.Direct and JBD give whole records)
+    names_changed: bool = False
 
 
 # --- BMV-702 --------------------------------------------------------------------------------------
@@ -449,4 +452,5 @@ def gx_day(seconds: int = DAY, start: float = 0.0) -> Day:
         seconds,
         updates,
         f"portal {portal}: {len(devices)} services of the recording, driven by a day model",
+        names_changed=True,
     )

@@ -216,10 +216,11 @@ async def run_day(day: Day, config_dir: Path, db_url: str, frozen: Any) -> dict[
             await advance(t)
             frozen.tick(timedelta(microseconds=1))
             pushed += 1
+            named = set(changes) if day.names_changed else None
             for variant, *_ in VARIANTS:
                 values = data[variant][device]
                 values.update(changes)
-                coordinators[variant][f"{variant}_{device}"].async_push(values)
+                coordinators[variant][f"{variant}_{device}"].async_push(values, named)
         await advance(day.seconds + 60)  # the last period's statistics are compiled
         await async_wait_recording_done(hass)
         print(f"  {day.name}: replayed in {_wall() - started:.0f} s (wall)", file=sys.stderr)
