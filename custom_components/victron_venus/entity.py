@@ -120,6 +120,7 @@ from .coordinator import (
     signal_new_device,
     write_interval_of,
 )
+from .trips.trip import EARTH_RADIUS_M
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -358,8 +359,9 @@ RECKON_MIN_SECONDS: Final = 1.0
 over a fraction of a second would reckon a speed of tens of m/s); nor do two closer in space
 than the policy's distance (a boat at anchor: jitter over 15 minutes)."""
 
-EARTH_RADIUS: Final = 6_371_008.8
-"""Metres: the mean radius of the earth (IUGG), for distances between nearby positions."""
+EARTH_RADIUS: Final = EARTH_RADIUS_M
+"""Metres: the mean radius of the earth (IUGG), for distances between nearby positions (the
+Logbook's, trips/trip.py)."""
 
 _SUM_CLASSES: Final = frozenset({SensorStateClass.TOTAL_INCREASING, SensorStateClass.TOTAL})
 
