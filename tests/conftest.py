@@ -12,13 +12,22 @@ too-slow health check (both depend on the machine's load, not on the code). Each
 also has no deadline; ``HYPOTHESIS_PROFILE=ci`` reproduces CI's examples anywhere. Long random
 exploration is ``scripts/fuzz``'s job, not the suite's. Every failure Hypothesis found is kept as
 an explicit ``@example`` or a plain test beside the property that found it.
+
+SQL statements are not logged (see below).
 """
 
+import logging
 import os
 
 from hypothesis import HealthCheck, settings
 
 import custom_components.victron_venus  # noqa: F401  (early import, see above)
+
+# phcc's plugin logs every SQL statement at INFO (its module sets sqlalchemy.engine's level when
+# pytest loads it, before this file). Statements the recorder's thread runs between two tests
+# reach no test's capture and went to the CI log (767 of its 927 lines); and SQLAlchemy's logging
+# costs time in every recorder test. A test that needs them sets the level itself.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 _TIMING_CHECKS = [HealthCheck.too_slow]
 
