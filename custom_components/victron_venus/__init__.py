@@ -1,7 +1,9 @@
 """Victron Venus: Victron energy systems, lithium batteries and a boat's logbook in Home Assistant.
 
 Setup builds the entry's source (DESIGN.md: one source per entry type), starts it, keeps it in
-`entry.runtime_data`, and forwards the source's platforms. The service actions (the logbook's)
+`entry.runtime_data`, and forwards the source's platforms; the entry's registry entities on a
+platform the source does not set up this time (the control platforms once Control is off) are
+removed, as they can have no entity. The service actions (the logbook's)
 are registered once in `async_setup`. `async_migrate_entry` brings entries of older config entry
 versions up to date. `entry_type` (const.py) and `VictronConfigEntry` (coordinator.py) stay
 importable from here for one release.
@@ -13,7 +15,7 @@ import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -73,6 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronConfigEntry) -> b
     """Start the entry's source and its platforms."""
     source = source_class(entry_type(entry))(hass, entry)
     entry.runtime_data = source
+    _remove_entities_off_platforms(hass, entry, source.platforms)
     await source.async_start()
     try:
         await hass.config_entries.async_forward_entry_setups(entry, source.platforms)
@@ -80,6 +83,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronConfigEntry) -> b
         await source.async_stop()
         raise
     return True
+
+
+def _remove_entities_off_platforms(
+    hass: HomeAssistant, entry: VictronConfigEntry, platforms: tuple[str, ...]
+) -> None:
+    """Remove the entry's registry entities whose platform the source does not set up (the
+    control entities of an entry whose Control option was turned off): nothing would ever
+    create them, and they would stay as unavailable leftovers in the entity list."""
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.domain not in platforms:
+            _LOGGER.debug(
+                "%s: %s removed (its platform is not set up)", entry.title, entity.entity_id
+            )
+            registry.async_remove(entity.entity_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: VictronConfigEntry) -> bool:

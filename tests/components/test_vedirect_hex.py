@@ -251,6 +251,32 @@ async def test_phoenix_mode_select(hass: HomeAssistant, serve: Serve) -> None:
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_turning_control_off_removes_the_control_entities(
+    hass: HomeAssistant, serve: Serve
+) -> None:
+    """Phoenix 12/1200 with Control on, then off in the options (a reload): its mode select
+    leaves the registry (nothing would create it again: it stayed as an unavailable leftover),
+    its sensors stay, and not one byte is written after the reload."""
+    device, _replay, responder = serve("phoenix")
+    entry = await _setup(hass, device, "HQ2152UFKWY", "0xA2F1", control=True)
+    mode = await _entity_appears(hass, "select", "HQ2152UFKWY_hex_device_mode")
+    registry = er.async_get(hass)
+    sensors = {e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
+    sensors = {e for e in sensors if e.startswith("sensor.")}
+    assert sensors
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "control": False})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    sent = responder.bytes_received
+    await _wait_for(lambda: entry.runtime_data.last_record is not None)
+    assert registry.async_get(mode) is None
+    assert hass.states.get(mode) is None
+    left = {e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
+    assert sensors <= left
+    assert responder.bytes_received == sent
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_bmv_synchronize_button(hass: HomeAssistant, serve: Serve) -> None:
     """BMV-702: the only control is "synchronise SOC to 100 %" (Set 0x102C, no value)."""
     device, _replay, responder = serve("bmv702")

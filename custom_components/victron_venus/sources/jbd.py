@@ -54,7 +54,7 @@ from bleak.exc import BleakError
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 
@@ -381,8 +381,6 @@ class JBDSource(PolledBatterySource):
 
     async def async_start(self) -> None:
         """Restore the energy counters, open the link (ConfigEntryNotReady), start polling."""
-        if not self.control_enabled:
-            self._remove_switches()
         await self._restore_energy()
         try:
             await self.link.async_open(self._create_task)
@@ -397,14 +395,6 @@ class JBDSource(PolledBatterySource):
                 },
             ) from err
         self._start_polling()
-
-    @callback
-    def _remove_switches(self) -> None:
-        """Control is off: the MOSFET switches of an earlier Control-on setup go away."""
-        registry = er.async_get(self.hass)
-        for entity in er.async_entries_for_config_entry(registry, self.entry.entry_id):
-            if entity.domain == Platform.SWITCH:
-                registry.async_remove(entity.entity_id)
 
     async def _async_close(self) -> None:
         """Close the link (unload)."""
