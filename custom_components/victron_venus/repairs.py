@@ -155,7 +155,14 @@ class BankMemberFixFlow(RepairsFlow):
     @callback
     def _async_store(self, bank: ConfigEntry, members: list[str]) -> RepairsFlowResult:
         """The bank with `members` (capacity overrides of members it no longer has dropped, its
-        unique id made anew), reloaded."""
+        unique id made anew), reloaded; aborted (`same_batteries`) when another bank already has
+        exactly these batteries (two entries may not share a unique id)."""
+        unique_id = bank_unique_id(self.hass, members)
+        for other in self.hass.config_entries.async_entries(DOMAIN):
+            if other.unique_id == unique_id and other.entry_id != bank.entry_id:
+                return self.async_abort(
+                    reason="same_batteries", description_placeholders={"other": other.title}
+                )
         capacities = {
             ref: value
             for ref, value in bank.data.get(CONF_CAPACITIES, {}).items()
@@ -164,7 +171,7 @@ class BankMemberFixFlow(RepairsFlow):
         self.hass.config_entries.async_update_entry(
             bank,
             data={**bank.data, CONF_MEMBERS: members, CONF_CAPACITIES: capacities},
-            unique_id=bank_unique_id(self.hass, members),
+            unique_id=unique_id,
         )
         self.hass.config_entries.async_schedule_reload(bank.entry_id)
         return self.async_create_entry(data={})

@@ -126,6 +126,31 @@ async def test_fix_flow_removes_the_deleted_member(hass: HomeAssistant) -> None:
     assert await hass.config_entries.async_unload(bank.entry_id)
 
 
+async def test_fix_flow_refuses_the_batteries_of_another_bank(hass: HomeAssistant) -> None:
+    """Removing the deleted member would leave exactly the batteries of another bank: the flow
+    aborts (two entries may not share a unique id) and both banks stay as they were."""
+    front = _battery(hass, "b1", "Front")
+    rear = _battery(hass, "b2", "Rear")
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="Starter bank",
+        unique_id="bank_b1_b2",
+        data={"entry_type": "bank", "members": [front.entry_id, rear.entry_id]},
+    )
+    other.add_to_hass(hass)
+    bank = await _bank(hass, [front.entry_id, rear.entry_id, "gone"], "bank_b1_b2_b3")
+    result = await _fix(hass, bank)
+    result = await _answer(hass, result["flow_id"], {"next_step_id": "remove"})
+    result = await _answer(hass, result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "same_batteries"
+    assert result["description_placeholders"] == {"other": "Starter bank"}
+    assert bank.unique_id == "bank_b1_b2_b3"
+    assert bank.data["members"] == [front.entry_id, rear.entry_id, "gone"]
+    assert _issue(hass, bank) is not None
+    assert await hass.config_entries.async_unload(bank.entry_id)
+
+
 async def test_remove_is_not_offered_when_fewer_than_two_would_stay(hass: HomeAssistant) -> None:
     """One battery would stay: only replace; with no battery to offer, the flow says to add one
     first (the issue stays); a battery deleted while the form is open is refused."""
