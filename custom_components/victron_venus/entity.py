@@ -42,12 +42,14 @@ quantity, from the entry's recording option (const.Recording) and the row (`writ
   range (this hour's so far, or the last hour's fading out as this hour passes: a value that
   travels far, such as a remaining capacity or a time-to-go, moves in steps of 1.5 % of its
   range, so its hourly mean stays within about 0.75 % of that range, also in the hour after a
-  faster one). A noisy value (its noise, less the mean of
-  its differences so that a ramp is not noise, sets its threshold) carries its area over its
-  writes, its area limit is at most 9 s of that range, and each of its writes (but a large
-  step or the maximum silence) must be a reading beyond the mean on the side its area needs:
-  its area stays within the limit, so its hourly mean within 0.5 % of the range, however far
-  its noise raised its threshold;
+  faster one; hours are the wall clock's, as the statistics' are). A ramp's own steps count
+  as noise up to 2 % of the range (its mean lags by half its step: a count that climbs a
+  displayed step per change is written every two steps, not three). A noisy value (its noise,
+  less the mean of its differences so that a ramp is not noise, sets its threshold) carries its
+  area over its writes, its area limit is at most 9 s of this hour's range so far, and each of
+  its writes (but a large step or the maximum silence) must be a reading beyond the mean on the
+  side its area needs: its area stays within the limit, so its hourly mean within 0.5 % of the
+  range, however far its noise raised its threshold;
 - lean: as balanced with five times the thresholds (noise x5, 5 % of the range), threshold x
   300 s (at most 45 s of the range) and one hour of silence;
 - a position (a device_tracker, balanced and lean): written when it is 10 m (lean 50 m) off
@@ -331,6 +333,10 @@ STILL_SECONDS: Final = 2.0
 
 HEARTBEAT: Final[dict[Recording, float]] = {Recording.BALANCED: 900.0, Recording.LEAN: 3600.0}
 """Maximum silence (s) of a value that differs from the written one, per policy."""
+
+RAMP_SPAN: Final = 4 / 3
+"""A ramp's steps raise its threshold to at most this many times the policy's part of the
+range (balanced: 2 % of the hour's range, so its hourly mean lags by 1 % at most)."""
 
 AREA: Final[dict[Recording, float]] = {Recording.BALANCED: 60.0, Recording.LEAN: 300.0}
 """Seconds of one threshold's difference after which a value is written, per policy."""
@@ -820,8 +826,15 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         span = max(self._last_span * fade, self._high - self._low)
         still_at = self._changed_at + max(STILL_SECONDS, STILL_READINGS * self._gap)
         noise = self._noise if now < still_at else 0.0
-        threshold = policy.threshold_at(written[1], noise, span) * _TOLERANCE
         plain = policy.threshold_at(written[1], 0.0, span) * _TOLERANCE
+        threshold = policy.threshold_at(written[1], noise, span) * _TOLERANCE
+        if threshold > plain and self._drift:
+            # a ramp's steps count as noise, but raise its threshold to RAMP_SPAN of the range
+            # at most (a ramp's hourly mean lags by half its step): a count that climbs one
+            # displayed step a minute is written at two, not three
+            net = policy.threshold_at(written[1], noise - abs(self._drift), span) * _TOLERANCE
+            cap = max(plain, RAMP_SPAN * policy.span * span * _TOLERANCE)
+            threshold = max(net, min(threshold, cap))
         # a noisy value (its noise, not its step or a ramp, sets the threshold) carries its
         # area over writes: each write must be a reading beyond the mean on the side the
         # carried area needs, so the written values straddle the mean and the area stays

@@ -404,8 +404,10 @@ async def test_a_ramp_is_not_noise(hass: HomeAssistant, freezer: FrozenDateTimeF
     """+0.05 V every 10 s (a poll of a charging battery) for 30 minutes: the mean difference of
     successive readings becomes 0.05 V (learnt over the first 60 readings), but all of it is the
     ramp's, so the value is not noisy and carries no area over its writes. Once learnt, the
-    threshold (2.5 x 0.05 V) is passed every third reading: one write per 30 s, not one per
-    reading (a ramp's area never turns, so carried over writes it would write every reading)."""
+    ramp's steps raise the threshold to 2.5 x 0.05 V, but to at most 2 % of the range so far
+    (RAMP_SPAN: a ramp's mean lags by half its step): a write every second reading until the
+    range reaches 5 V, then every third, not one per reading (a ramp's area never turns, so
+    carried over writes it would write every reading)."""
     entry, writes = await _setup(hass)
     voltage = 12.8
     for poll in range(180):
@@ -416,8 +418,32 @@ async def test_a_ramp_is_not_noise(hass: HomeAssistant, freezer: FrozenDateTimeF
             learnt = len(writes("sensor.ours_voltage"))
     assert len(writes("sensor.truth_voltage")) == 180
     written = [float(v) for v in writes("sensor.ours_voltage")[learnt:]]
-    assert 120 / 3 - 1 <= len(written) <= 120 / 3 + 1
-    assert all(b - a == pytest.approx(0.15) for a, b in itertools.pairwise(written))
+    steps = [round(b - a, 2) for a, b in itertools.pairwise(written)]
+    # two readings a write while 2 % of the range (from 12.8 V) is under 0.1 V, then three
+    switch = next(i for i, step in enumerate(steps) if step != 0.1)
+    assert written[switch] == pytest.approx(12.8 + 0.1 / 0.02, abs=0.06)
+    assert steps == [0.1] * switch + [0.15] * (len(steps) - switch)
+    assert 120 / 3 < len(written) < 120 / 2
+
+
+async def test_a_count_that_climbs_a_step_per_change_keeps_its_hourly_mean(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A value published on change only (a GX path), one displayed step (0.01 V) every 36 s, two
+    hours: every reading is a step, so its noise is its step. Counted as noise, that step made
+    the threshold 2.5 steps and the mean lag by a step and more (the GX day's consumed Ah, 1.09
+    of the target); the ramp part is capped at 2 % of the range: the mean lags by half a step."""
+    entry, writes = await _setup(hass)
+    await _tick(hass, freezer, 3600 - time.time() % 3600)  # a statistics hour begins
+    volts = 12.0
+    for _ in range(200):
+        await _tick(hass, freezer, 36)
+        volts = round(volts + 0.01, 2)
+        await _push(hass, entry, voltage=volts)
+    ours = _written_mean(writes.timed("sensor.ours_voltage"), 3600)
+    truth = _written_mean(writes.timed("sensor.truth_voltage"), 3600)
+    # half a step (the target is 0.01 V: 1 % of the hour's 1 V, and one step); 0.0099 before
+    assert abs(ours - truth) <= 0.0055
 
 
 async def test_a_ramp_that_slows_down_keeps_its_hourly_mean(
