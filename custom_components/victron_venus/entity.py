@@ -826,39 +826,35 @@ class VictronEntity(CoordinatorEntity[DeviceCoordinator]):
         span = max(self._last_span * fade, self._high - self._low)
         still_at = self._changed_at + max(STILL_SECONDS, STILL_READINGS * self._gap)
         noise = self._noise if now < still_at else 0.0
-        plain = policy.threshold_at(written[1], 0.0, span) * _TOLERANCE
-        threshold = policy.threshold_at(written[1], noise, span) * _TOLERANCE
-        if threshold > plain and self._drift:
+        drift = abs(self._drift)
+        # `threshold_at`'s parts, each once (this runs at every reading of every number)
+        row = max(policy.threshold, policy.relative * abs(written[1]))  # the row's own
+        base = max(row, policy.span * span)
+        plain = base * _TOLERANCE
+        threshold = max(base, policy.noise * noise) * _TOLERANCE
+        if threshold > plain and drift:
             # a ramp's steps count as noise, but raise its threshold to RAMP_SPAN of the range
             # at most (a ramp's hourly mean lags by half its step): a count that climbs one
             # displayed step a minute is written at two, not three
-            net = policy.threshold_at(written[1], noise - abs(self._drift), span) * _TOLERANCE
+            net = max(base, policy.noise * (noise - drift)) * _TOLERANCE
             cap = max(plain, RAMP_SPAN * policy.span * span * _TOLERANCE)
             threshold = max(net, min(threshold, cap))
         # a noisy value (its noise, not its step or a ramp, sets the threshold) carries its
         # area over writes: each write must be a reading beyond the mean on the side the
         # carried area needs, so the written values straddle the mean and the area stays
         # within the limit
-        noisy = policy.noise * (self._noise - abs(self._drift)) > plain  # not a ramp's steps
+        noisy = policy.noise * (self._noise - drift) > plain  # not a ramp's steps
         delta = abs(value - written[1])
         # a large step is large against the noise even while the value holds still (a level
         # that flips after a pause is no step)
-        step = (
-            policy.threshold_at(written[1], self._noise, span) * _TOLERANCE if noisy else threshold
-        )
+        step = max(base, policy.noise * self._noise) * _TOLERANCE if noisy else threshold
         if delta >= STEP_FACTOR * step:
             self._write(available, value, attrs)
             return
         error = self._area + self._carry if noisy else self._area
         limit = threshold * policy.area
         if policy.area_span > 0:  # this hour's range so far: the hour's mean is judged by it
-            limit = min(
-                limit,
-                max(
-                    policy.threshold_at(written[1]) * policy.area,
-                    policy.area_span * (self._high - self._low),
-                ),
-            )
+            limit = min(limit, max(row * policy.area, policy.area_span * (self._high - self._low)))
         if abs(error) <= _SETTLED * limit:  # paid back (a carried area cancelled, in floats)
             error = 0.0
         balanced = self._beyond_mean(value, written[1], now, error)
