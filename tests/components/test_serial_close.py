@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import contextlib
 import os
 from pathlib import Path
+import threading
+import time
 
 import pytest
 
@@ -85,3 +87,35 @@ async def test_a_port_opened_but_never_started_is_closed_by_stop(pty_link: Path)
     transport, _protocol = await async_open_serial(str(pty_link), 9600, asyncio.Protocol)
     transport.close()
     await asyncio.sleep(0.05)
+
+
+async def test_stop_during_a_reconnect_lets_the_open_end(
+    pty_link: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconnect loop is opening the port (serialx's `os.open` in its executor) when stop
+    comes, and the open fails after it (the port went away: seen in CI when a test's pty was
+    removed at its end). Cancelled there, serialx's shielded open reported its
+    FileNotFoundError to the event loop's exception handler ("exception in shielded future",
+    Python 3.14), which fails a Home Assistant test at teardown; stop now lets the open end and
+    the loop ends by itself."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    real_open = os.open
+    entered = threading.Event()
+
+    def slow_failing_open(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if os.fspath(path) != str(pty_link):
+            return real_open(path, flags, *args)
+        entered.set()
+        time.sleep(0.3)
+        raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+
+    monkeypatch.setattr(os, "open", slow_failing_open)
+    connection = SerialConnection(str(pty_link), 9600, lambda _data: None)
+    connection.async_start()
+    assert await loop.run_in_executor(None, entered.wait, 5)
+    await connection.async_stop()
+    await asyncio.sleep(0.5)  # a late report would have come by now
+    assert errors == []
+    assert connection.connected is False

@@ -100,6 +100,9 @@ class SerialConnection:
         self.bytes_received = 0
         self.last_error: str | None = None
         self._first: tuple[asyncio.Transport, asyncio.Protocol] | None = None
+        #: the loop is opening the port (async_stop lets the open end instead of cancelling it)
+        self._opening = False
+        self._stopping = False
 
     def _data(self, data: bytes) -> None:
         self.bytes_received += len(data)
@@ -113,18 +116,28 @@ class SerialConnection:
 
     def async_start(self, create_task: Callable[[Any], asyncio.Task[None]] | None = None) -> None:
         """Start the connect/read/reconnect loop as a background task."""
+        self._stopping = False
         coro = self._run()
         self._task = create_task(coro) if create_task else asyncio.create_task(coro)
 
     async def async_stop(self) -> None:
         """Close the port and end the loop; return when the port is closed (its lock released,
-        so a reload can open it at once), or after CLOSE_TIMEOUT seconds."""
-        protocols = [self._protocol]
-        if self._task is not None:
-            self._task.cancel()
+        so a reload can open it at once), or after CLOSE_TIMEOUT seconds.
+
+        An open in progress (a reconnect) is let end, up to CLOSE_TIMEOUT, rather than cancelled:
+        serialx shields its open, and on Python 3.14 an open that fails after its awaiter was
+        cancelled (the port gone meanwhile) is logged as an error ("exception in shielded
+        future"); the loop then ends by itself, closing what it opened."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            if self._opening:
+                await asyncio.wait({task}, timeout=CLOSE_TIMEOUT)
+            if not task.done():
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        protocols = [self._protocol]
         self._close()
         if self._first is not None:
             transport, protocol = self._first
@@ -157,10 +170,16 @@ class SerialConnection:
                 if self._first is not None:
                     (transport, protocol), self._first = self._first, None
                 else:
-                    transport, protocol = await async_open_serial(
-                        self.path, self.baudrate, lambda: _Protocol(self._data)
-                    )
+                    self._opening = True
+                    try:
+                        transport, protocol = await async_open_serial(
+                            self.path, self.baudrate, lambda: _Protocol(self._data)
+                        )
+                    finally:
+                        self._opening = False
             except SerialPortError as err:
+                if self._stopping:
+                    return
                 self.last_error = f"{type(err).__name__}: {err}"
                 if not logged:
                     _LOGGER.warning("Cannot open %s (%s); retrying with backoff", self.path, err)
@@ -171,6 +190,8 @@ class SerialConnection:
             assert isinstance(protocol, _Protocol)
             self._transport = transport
             self._protocol = protocol
+            if self._stopping:  # opened while async_stop waited: it closes it
+                return
             self.connected = True
             self.connects += 1
             if logged:
