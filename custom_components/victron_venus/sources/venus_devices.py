@@ -98,6 +98,7 @@ class VenusDevices(Source):
         )
         self.session.attach(service, coordinator)
         self._types[identifier] = service.service_type
+        service.take_received()  # the first push evaluates every entity: all of it is in there
         coordinator.async_push(service.data)
         self.async_add_device(coordinator)
 
